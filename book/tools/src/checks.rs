@@ -1,0 +1,96 @@
+//! Checks on the fully preprocessed book: what mdBook lets through but a reader must never see.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use mdbook::book::{Book, BookItem};
+use regex::Regex;
+
+static MINUTES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<!--\s*minutes:\s*(\d+)\s*-->").expect("valid"));
+static MD_LINK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\]\(([^)#:\s]+\.md)(#[^)\s]*)?\)").expect("valid"));
+static ANCHOR_MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bANCHOR(_END)?:\s*\w").expect("valid"));
+
+/// Every problem found, each naming its chapter; empty when the book is fit to publish.
+pub fn check(book: &Book, src_dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for item in book.iter() {
+        let BookItem::Chapter(chapter) = item else { continue };
+        let name = &chapter.name;
+        let Some(path) = &chapter.path else {
+            problems.push(format!("SUMMARY.md entry `{name}` has no file"));
+            continue;
+        };
+        let content = &chapter.content;
+        if let Some(at) = content.find("{{#") {
+            let directive: String = content[at..].chars().take_while(|c| *c != '\n').take(80).collect();
+            problems.push(format!("chapter `{name}`: directive left unexpanded: {directive}"));
+        }
+        if ANCHOR_MARKER.is_match(content) {
+            problems.push(format!("chapter `{name}`: an ANCHOR marker line reached the page"));
+        }
+        if has_empty_code_block(content) {
+            problems.push(format!("chapter `{name}`: empty code block"));
+        }
+        if !MINUTES.is_match(content) {
+            problems.push(format!("chapter `{name}`: no `<!-- minutes: N -->` (expected minutes in a session)"));
+        }
+        if !content.contains("<details class=\"notes\">") {
+            problems.push(format!("chapter `{name}`: no speaker notes (`<details class=\"notes\">`)"));
+        }
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for link in MD_LINK.captures_iter(content) {
+            let target = &link[1];
+            if !src_dir.join(dir).join(target).is_file() {
+                problems.push(format!("chapter `{name}`: link to `{target}`, which does not exist"));
+            }
+        }
+    }
+    problems
+}
+
+/// True if a fenced code block holds only blank lines (what mdBook renders for a missing anchor).
+fn has_empty_code_block(content: &str) -> bool {
+    let mut open: Option<(usize, bool)> = None; // (fence length, seen content)
+    for line in content.lines() {
+        let trimmed = line.trim_start();
+        let ticks = trimmed.chars().take_while(|c| *c == '`').count();
+        match open {
+            None if ticks >= 3 => open = Some((ticks, false)),
+            Some((length, seen)) if ticks >= length && trimmed[ticks..].trim().is_empty() => {
+                if !seen {
+                    return true;
+                }
+                open = None;
+            }
+            Some((length, _)) if !line.trim().is_empty() => open = Some((length, true)),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A chapter's expected minutes, from its `<!-- minutes: N -->` comment.
+pub fn minutes(content: &str) -> Option<u32> {
+    MINUTES.captures(content).and_then(|c| c[1].parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_empty_fences_but_not_full_ones() {
+        assert!(has_empty_code_block("text\n```rust\n```\n"));
+        assert!(has_empty_code_block("```\n\n```"));
+        assert!(!has_empty_code_block("```rust\nfn x() {}\n```\n"));
+        assert!(!has_empty_code_block("```\na\n```\n\n```\nb\n```\n"));
+        assert!(!has_empty_code_block("````md\n```\n````\n"));
+    }
+
+    #[test]
+    fn reads_minutes() {
+        assert_eq!(minutes("<!-- minutes: 12 -->\n# Title"), Some(12));
+        assert_eq!(minutes("# Title"), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! The book's tooling: the `capdkc` preprocessor that shows checkpoint code by anchor and diffs
+//! between checkpoints, and an in-process build of the whole book that fails on anything stale.
+
+pub mod anchors;
+pub mod build;
+pub mod checks;
+pub mod code;
+pub mod diff;
+pub mod expand;
+pub mod preprocessor;
+pub mod workspace;
+
+pub use build::{Built, build_book};
+pub use preprocessor::Capdkc;
