@@ -77,7 +77,10 @@ pub fn strip_markers(text: &str) -> String {
 }
 
 /// Every line of the file except marker lines, each flagged with whether it lies in region `name`.
-pub fn lines_with_focus<'a>(text: &'a str, name: &str) -> Result<Vec<(bool, &'a str)>, AnchorError> {
+pub fn lines_with_focus<'a>(
+    text: &'a str,
+    name: &str,
+) -> Result<Vec<(bool, &'a str)>, AnchorError> {
     region(text, name)?;
     let mut inside = false;
     let mut out = Vec::new();

@@ -29,7 +29,8 @@ pub struct Built {
 /// not render, a SUMMARY entry without a file, a directive left in the text, an empty code block,
 /// a broken relative link, a chapter without minutes or speaker notes, or any error mdBook logs.
 pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
-    let mut config = Config::from_disk(book_root.join("book.toml")).context("cannot read book.toml")?;
+    let mut config =
+        Config::from_disk(book_root.join("book.toml")).context("cannot read book.toml")?;
     let removed = take_in_process_tables(&mut config)?;
     config.build.build_dir = build_dir.to_path_buf();
     config.build.create_missing = false;
@@ -40,41 +41,57 @@ pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
     for (name, table) in removed {
         book.config.set(format!("preprocessor.{name}"), table)?;
     }
-    book.with_preprocessor(Capdkc).with_preprocessor(mdbook_admonish::Admonish);
+    book.with_preprocessor(Capdkc)
+        .with_preprocessor(mdbook_admonish::Admonish);
 
     let (preprocessed, _) = book.preprocess_book(&HtmlHandlebars::new())?;
     let problems = checks::check(&preprocessed, &book.source_dir());
     if !problems.is_empty() {
-        bail!("the book has {} problem(s):\n  {}", problems.len(), problems.join("\n  "));
+        bail!(
+            "the book has {} problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        );
     }
     book.build()?;
 
     let logged = logged_errors_on_this_thread();
     if logged.len() > errors_before {
-        bail!("mdBook logged errors:\n  {}", logged[errors_before..].join("\n  "));
+        bail!(
+            "mdBook logged errors:\n  {}",
+            logged[errors_before..].join("\n  ")
+        );
     }
     let chapters = preprocessed
         .iter()
         .filter_map(|item| match item {
-            mdbook::BookItem::Chapter(chapter) => {
-                Some((chapter.name.clone(), checks::minutes(&chapter.content).unwrap_or(0)))
-            }
+            mdbook::BookItem::Chapter(chapter) => Some((
+                chapter.name.clone(),
+                checks::minutes(&chapter.content).unwrap_or(0),
+            )),
             _ => None,
         })
         .collect();
-    Ok(Built { html_dir: book.build_dir_for("html"), chapters })
+    Ok(Built {
+        html_dir: book.build_dir_for("html"),
+        chapters,
+    })
 }
 
 /// Removes `[preprocessor.capdkc]` and `[preprocessor.admonish]` so that mdBook does not also run
 /// them as external commands, and returns them.
-fn take_in_process_tables(config: &mut Config) -> anyhow::Result<Vec<(String, impl serde::Serialize + use<>)>> {
+fn take_in_process_tables(
+    config: &mut Config,
+) -> anyhow::Result<Vec<(String, impl serde::Serialize + use<>)>> {
     let table = config
         .get_mut("preprocessor")
         .and_then(|value| value.as_table_mut())
         .context("book.toml has no [preprocessor] tables")?;
     let mut removed = Vec::new();
     for name in IN_PROCESS {
-        let value = table.remove(name).with_context(|| format!("book.toml has no [preprocessor.{name}]"))?;
+        let value = table
+            .remove(name)
+            .with_context(|| format!("book.toml has no [preprocessor.{name}]"))?;
         removed.push((name.to_string(), value));
     }
     Ok(removed)
@@ -97,7 +114,9 @@ impl log::Log for Recorder {
         }
         eprintln!("[{} {}] {}", record.level(), record.target(), record.args());
         if record.level() == log::Level::Error {
-            let mut records = RECORDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut records = RECORDS
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             records.push((std::thread::current().id(), record.args().to_string()));
         }
     }
@@ -113,6 +132,12 @@ fn logged_errors_on_this_thread() -> Vec<String> {
         }
     });
     let me = std::thread::current().id();
-    let records = RECORDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    records.iter().filter(|(thread, _)| *thread == me).map(|(_, message)| message.clone()).collect()
+    let records = RECORDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    records
+        .iter()
+        .filter(|(thread, _)| *thread == me)
+        .map(|(_, message)| message.clone())
+        .collect()
 }

@@ -6,16 +6,20 @@ use std::sync::LazyLock;
 use mdbook::book::{Book, BookItem};
 use regex::Regex;
 
-static MINUTES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<!--\s*minutes:\s*(\d+)\s*-->").expect("valid"));
+static MINUTES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<!--\s*minutes:\s*(\d+)\s*-->").expect("valid"));
 static MD_LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\]\(([^)#:\s]+\.md)(#[^)\s]*)?\)").expect("valid"));
-static ANCHOR_MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bANCHOR(_END)?:\s*\w").expect("valid"));
+static ANCHOR_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bANCHOR(_END)?:\s*\w").expect("valid"));
 
 /// Every problem found, each naming its chapter; empty when the book is fit to publish.
 pub fn check(book: &Book, src_dir: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for item in book.iter() {
-        let BookItem::Chapter(chapter) = item else { continue };
+        let BookItem::Chapter(chapter) = item else {
+            continue;
+        };
         let name = &chapter.name;
         let Some(path) = &chapter.path else {
             problems.push(format!("SUMMARY.md entry `{name}` has no file"));
@@ -23,26 +27,40 @@ pub fn check(book: &Book, src_dir: &Path) -> Vec<String> {
         };
         let content = &chapter.content;
         if let Some(at) = content.find("{{#") {
-            let directive: String = content[at..].chars().take_while(|c| *c != '\n').take(80).collect();
-            problems.push(format!("chapter `{name}`: directive left unexpanded: {directive}"));
+            let directive: String = content[at..]
+                .chars()
+                .take_while(|c| *c != '\n')
+                .take(80)
+                .collect();
+            problems.push(format!(
+                "chapter `{name}`: directive left unexpanded: {directive}"
+            ));
         }
         if ANCHOR_MARKER.is_match(content) {
-            problems.push(format!("chapter `{name}`: an ANCHOR marker line reached the page"));
+            problems.push(format!(
+                "chapter `{name}`: an ANCHOR marker line reached the page"
+            ));
         }
         if has_empty_code_block(content) {
             problems.push(format!("chapter `{name}`: empty code block"));
         }
         if !MINUTES.is_match(content) {
-            problems.push(format!("chapter `{name}`: no `<!-- minutes: N -->` (expected minutes in a session)"));
+            problems.push(format!(
+                "chapter `{name}`: no `<!-- minutes: N -->` (expected minutes in a session)"
+            ));
         }
         if !content.contains("<details class=\"notes\">") {
-            problems.push(format!("chapter `{name}`: no speaker notes (`<details class=\"notes\">`)"));
+            problems.push(format!(
+                "chapter `{name}`: no speaker notes (`<details class=\"notes\">`)"
+            ));
         }
         let dir = path.parent().unwrap_or(Path::new(""));
         for link in MD_LINK.captures_iter(content) {
             let target = &link[1];
             if !src_dir.join(dir).join(target).is_file() {
-                problems.push(format!("chapter `{name}`: link to `{target}`, which does not exist"));
+                problems.push(format!(
+                    "chapter `{name}`: link to `{target}`, which does not exist"
+                ));
             }
         }
     }

@@ -19,16 +19,15 @@ pub fn language(path: &str) -> &'static str {
 
 /// A file-name header and the code in a fence long enough never to clash with the code itself.
 pub fn block(display_path: &str, language: &str, code: &str) -> String {
-    format!("<div class=\"cp-file\"><code>{display_path}</code></div>\n\n{}", block_without_header(language, code))
+    format!(
+        "<div class=\"cp-file\"><code>{display_path}</code></div>\n\n{}",
+        block_without_header(language, code)
+    )
 }
 
 /// Just the fenced code block.
 pub fn block_without_header(language: &str, code: &str) -> String {
-    let longest_run = code
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest_run = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run.max(2) + 1);
     let code = code.trim_end_matches('\n');
     format!("{fence}{language}\n{code}\n{fence}\n")
@@ -65,14 +64,26 @@ mod tests {
 
     #[test]
     fn names_the_file_and_the_language() {
-        let md = block("checkpoints/01-scaffold/src/lib.rs", language("src/lib.rs"), "fn x() {}\n");
-        assert!(md.starts_with("<div class=\"cp-file\"><code>checkpoints/01-scaffold/src/lib.rs</code></div>"));
+        let md = block(
+            "checkpoints/01-scaffold/src/lib.rs",
+            language("src/lib.rs"),
+            "fn x() {}\n",
+        );
+        assert!(md.starts_with(
+            "<div class=\"cp-file\"><code>checkpoints/01-scaffold/src/lib.rs</code></div>"
+        ));
         assert!(md.contains("```rust\nfn x() {}\n```"));
     }
 
     #[test]
     fn hides_lines_outside_the_focus() {
-        let lines = [(false, "use a;"), (false, ""), (true, "fn f() {"), (true, "    body();"), (true, "}")];
+        let lines = [
+            (false, "use a;"),
+            (false, ""),
+            (true, "fn f() {"),
+            (true, "    body();"),
+            (true, "}"),
+        ];
         let hidden = hide_unfocused(&lines);
         assert_eq!(hidden, "# use a;\n#\nfn f() {\n    body();\n}\n");
     }

@@ -39,7 +39,11 @@ impl Status {
 
 /// Every file that differs from checkpoint `from` to checkpoint `to`, sorted by path. The package
 /// name (`checkpoint-NN`, `checkpoint_NN`) is normalised so that the rename alone is no change.
-pub fn checkpoint_changes(workspace: &Workspace, from: &str, to: &str) -> anyhow::Result<Vec<FileChange>> {
+pub fn checkpoint_changes(
+    workspace: &Workspace,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<Vec<FileChange>> {
     let from_dir = workspace.checkpoint_dir(from)?;
     let to_dir = workspace.checkpoint_dir(to)?;
     let from_files = workspace.checkpoint_files(&from_dir)?;
@@ -47,7 +51,8 @@ pub fn checkpoint_changes(workspace: &Workspace, from: &str, to: &str) -> anyhow
     let all: BTreeSet<&PathBuf> = from_files.iter().chain(to_files.iter()).collect();
     let mut changes = Vec::new();
     for relative in all {
-        let old = read_if_present(&from_dir, relative, &from_files).map(|text| rename_package(&text, from, to));
+        let old = read_if_present(&from_dir, relative, &from_files)
+            .map(|text| rename_package(&text, from, to));
         let new = read_if_present(&to_dir, relative, &to_files);
         if let Some(change) = file_change(&display(relative), old.as_deref(), new.as_deref()) {
             changes.push(change);
@@ -60,8 +65,12 @@ fn read_if_present(dir: &Path, relative: &PathBuf, files: &[PathBuf]) -> Option<
     if !files.contains(relative) {
         return None;
     }
-    // A file that is not UTF-8 shows as changed without a textual diff.
-    Some(std::fs::read_to_string(dir.join(relative)).unwrap_or_else(|_| String::from("\u{0}binary")))
+    // Anchor markers are book plumbing, not code: leave them out of diffs. A file that is not
+    // UTF-8 shows as changed without a textual diff.
+    Some(match std::fs::read_to_string(dir.join(relative)) {
+        Ok(text) => crate::anchors::strip_markers(&text),
+        Err(_) => String::from("\u{0}binary"),
+    })
 }
 
 fn rename_package(text: &str, from: &str, to: &str) -> String {
@@ -70,7 +79,10 @@ fn rename_package(text: &str, from: &str, to: &str) -> String {
 }
 
 fn display(path: &Path) -> String {
-    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The change of one file, or `None` when both versions are equal.
@@ -95,9 +107,18 @@ pub fn file_change(path: &str, old: Option<&str>, new: Option<&str>) -> Option<F
     let unified = if old.contains('\u{0}') || new.contains('\u{0}') {
         String::new()
     } else {
-        diff.unified_diff().context_radius(3).header(&format!("a/{path}"), &format!("b/{path}")).to_string()
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string()
     };
-    Some(FileChange { path: path.to_string(), status, added, removed, unified })
+    Some(FileChange {
+        path: path.to_string(),
+        status,
+        added,
+        removed,
+        unified,
+    })
 }
 
 /// Markdown for a set of changes: a summary table, then (unless `summary_only`) every file's diff
@@ -108,7 +129,9 @@ pub fn render(from: &str, to: &str, changes: &[FileChange], summary_only: bool) 
         out.push_str(&format!("Checkpoints {from} and {to} do not differ.\n"));
         return out;
     }
-    out.push_str(&format!("| File (checkpoint {from} → {to}) | Change | Lines |\n|---|---|---|\n"));
+    out.push_str(&format!(
+        "| File (checkpoint {from} → {to}) | Change | Lines |\n|---|---|---|\n"
+    ));
     for change in changes {
         out.push_str(&format!(
             "| `{}` | {} | +{} −{} |\n",
@@ -136,7 +159,12 @@ pub fn render(from: &str, to: &str, changes: &[FileChange], summary_only: bool) 
 
 /// One file's diff, shown open (for `{{#cp-diff NN MM path}}`).
 pub fn render_file(change: &FileChange) -> String {
-    format!("<div class=\"cp-file\"><code>{}</code> ({})</div>\n\n{}", change.path, change.status.word(), fenced_diff(change))
+    format!(
+        "<div class=\"cp-file\"><code>{}</code> ({})</div>\n\n{}",
+        change.path,
+        change.status.word(),
+        fenced_diff(change)
+    )
 }
 
 fn fenced_diff(change: &FileChange) -> String {
@@ -153,16 +181,29 @@ mod tests {
     #[test]
     fn counts_lines_and_classifies_files() {
         let changed = file_change("src/lib.rs", Some("a\nb\n"), Some("a\nc\nd\n")).unwrap();
-        assert_eq!((changed.status, changed.added, changed.removed), (Status::Modified, 2, 1));
+        assert_eq!(
+            (changed.status, changed.added, changed.removed),
+            (Status::Modified, 2, 1)
+        );
         assert!(changed.unified.contains("-b\n+c\n+d\n"));
         assert_eq!(file_change("x", Some("same\n"), Some("same\n")), None);
-        assert_eq!(file_change("x", None, Some("new\n")).unwrap().status, Status::Added);
-        assert_eq!(file_change("x", Some("old\n"), None).unwrap().status, Status::Removed);
+        assert_eq!(
+            file_change("x", None, Some("new\n")).unwrap().status,
+            Status::Added
+        );
+        assert_eq!(
+            file_change("x", Some("old\n"), None).unwrap().status,
+            Status::Removed
+        );
     }
 
     #[test]
     fn a_package_rename_alone_is_no_change() {
-        let old = rename_package("name = \"checkpoint-01\"\nuse checkpoint_01::api;\n", "01", "02");
+        let old = rename_package(
+            "name = \"checkpoint-01\"\nuse checkpoint_01::api;\n",
+            "01",
+            "02",
+        );
         assert_eq!(old, "name = \"checkpoint-02\"\nuse checkpoint_02::api;\n");
     }
 

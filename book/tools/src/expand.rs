@@ -19,7 +19,8 @@ use crate::workspace::Workspace;
 use crate::{anchors, code, diff};
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{#(cp|cp-file|cp-diff|cp-crd|cp-tree|repo)(\s+[^}]*)?\}\}").expect("valid directive pattern")
+    Regex::new(r"\{\{#(cp|cp-file|cp-diff|cp-crd|cp-tree|repo)(\s+[^}]*)?\}\}")
+        .expect("valid directive pattern")
 });
 
 /// Expands every directive in `content`. Each failure is reported as its own message naming the
@@ -28,7 +29,10 @@ pub fn expand_all(workspace: &Workspace, content: &str) -> Result<String, Vec<St
     let mut errors = Vec::new();
     let expanded = DIRECTIVE.replace_all(content, |caps: &regex::Captures<'_>| {
         let name = &caps[1];
-        let args: Vec<&str> = caps.get(2).map(|m| m.as_str().split_whitespace().collect()).unwrap_or_default();
+        let args: Vec<&str> = caps
+            .get(2)
+            .map(|m| m.as_str().split_whitespace().collect())
+            .unwrap_or_default();
         match expand(workspace, name, &args) {
             Ok(markdown) => markdown,
             Err(error) => {
@@ -37,22 +41,33 @@ pub fn expand_all(workspace: &Workspace, content: &str) -> Result<String, Vec<St
             }
         }
     });
-    if errors.is_empty() { Ok(expanded.into_owned()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(expanded.into_owned())
+    } else {
+        Err(errors)
+    }
 }
 
 fn expand(workspace: &Workspace, name: &str, args: &[&str]) -> anyhow::Result<String> {
     match (name, args) {
         ("cp", [number, target]) => {
             let (path, anchor) = split_anchor(target)?;
-            let anchor = anchor.ok_or_else(|| anyhow!("needs `path:anchor` (use cp-file for a whole file)"))?;
-            show_region(workspace, &workspace.checkpoint_dir(number)?.join(path), Some(anchor))
+            let anchor = anchor
+                .ok_or_else(|| anyhow!("needs `path:anchor` (use cp-file for a whole file)"))?;
+            show_region(
+                workspace,
+                &workspace.checkpoint_dir(number)?.join(path),
+                Some(anchor),
+            )
         }
         ("cp-file", [number, path, options @ ..]) => {
             let file = workspace.checkpoint_dir(number)?.join(path);
             match options {
                 [] => show_region(workspace, &file, None),
                 [focus] => {
-                    let anchor = focus.strip_prefix("focus=").ok_or_else(|| anyhow!("unknown option `{focus}`"))?;
+                    let anchor = focus
+                        .strip_prefix("focus=")
+                        .ok_or_else(|| anyhow!("unknown option `{focus}`"))?;
                     show_focused(workspace, &file, anchor)
                 }
                 _ => bail!("too many options"),
@@ -68,10 +83,9 @@ fn expand(workspace: &Workspace, name: &str, args: &[&str]) -> anyhow::Result<St
                 [] => Ok(diff::render(from, to, &changes, false)),
                 ["summary"] => Ok(diff::render(from, to, &changes, true)),
                 [path] => {
-                    let change = changes
-                        .iter()
-                        .find(|c| c.path == *path)
-                        .ok_or_else(|| anyhow!("`{path}` does not differ between checkpoints {from} and {to}"))?;
+                    let change = changes.iter().find(|c| c.path == *path).ok_or_else(|| {
+                        anyhow!("`{path}` does not differ between checkpoints {from} and {to}")
+                    })?;
                     Ok(diff::render_file(change))
                 }
                 _ => bail!("expected `{{{{#cp-diff NN MM [summary | path]}}}}`"),
@@ -88,7 +102,11 @@ fn expand(workspace: &Workspace, name: &str, args: &[&str]) -> anyhow::Result<St
         ("cp-tree", [number]) => {
             let dir = workspace.checkpoint_dir(number)?;
             let files = workspace.checkpoint_files(&dir)?;
-            Ok(code::block(&workspace.display_path(&dir), "text", &tree(&files)))
+            Ok(code::block(
+                &workspace.display_path(&dir),
+                "text",
+                &tree(&files),
+            ))
         }
         _ => bail!("unknown form of `{name}`: check its arguments"),
     }
@@ -106,7 +124,9 @@ fn show_region(workspace: &Workspace, file: &Path, anchor: Option<&str>) -> anyh
     let shown = workspace.display_path(file);
     let text = workspace.read(file)?;
     let body = match anchor {
-        Some(name) => anchors::region(&text, name).map_err(|e| anyhow!("anchor `{name}` in {shown} {e}"))?,
+        Some(name) => {
+            anchors::region(&text, name).map_err(|e| anyhow!("anchor `{name}` in {shown} {e}"))?
+        }
         None => anchors::strip_markers(&text),
     };
     Ok(code::block(&shown, code::language(&shown), &body))
@@ -115,7 +135,8 @@ fn show_region(workspace: &Workspace, file: &Path, anchor: Option<&str>) -> anyh
 fn show_focused(workspace: &Workspace, file: &Path, anchor: &str) -> anyhow::Result<String> {
     let shown = workspace.display_path(file);
     let text = workspace.read(file)?;
-    let lines = anchors::lines_with_focus(&text, anchor).map_err(|e| anyhow!("anchor `{anchor}` in {shown} {e}"))?;
+    let lines = anchors::lines_with_focus(&text, anchor)
+        .map_err(|e| anyhow!("anchor `{anchor}` in {shown} {e}"))?;
     let language = code::language(&shown);
     if language != "rust" {
         bail!("focus= needs a Rust file (only Rust code blocks can hide lines)");
@@ -127,7 +148,11 @@ fn show_focused(workspace: &Workspace, file: &Path, anchor: &str) -> anyhow::Res
 fn tree(files: &[std::path::PathBuf]) -> String {
     let paths: Vec<Vec<String>> = files
         .iter()
-        .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
         .collect();
     let mut out = String::new();
     let mut printed: Vec<String> = Vec::new();
@@ -138,13 +163,17 @@ fn tree(files: &[std::path::PathBuf]) -> String {
                 continue;
             }
             printed.push(prefix.clone());
-            let is_last = !paths[index + 1..]
-                .iter()
-                .any(|other| other.len() > depth && other[..depth] == parts[..depth] && other[depth] != parts[depth]);
+            let is_last = !paths[index + 1..].iter().any(|other| {
+                other.len() > depth
+                    && other[..depth] == parts[..depth]
+                    && other[depth] != parts[depth]
+            });
             let mut line = String::new();
             for level in 0..depth {
                 let ancestor_is_last = !paths[index + 1..].iter().any(|other| {
-                    other.len() > level && other[..level] == parts[..level] && other[level] != parts[level]
+                    other.len() > level
+                        && other[..level] == parts[..level]
+                        && other[level] != parts[level]
                 });
                 line.push_str(if ancestor_is_last { "    " } else { "│   " });
             }
@@ -164,7 +193,9 @@ fn tree(files: &[std::path::PathBuf]) -> String {
 /// relative to the book's directory (default `..`).
 pub fn workspace_for(book_root: &Path, configured: Option<&str>) -> anyhow::Result<Workspace> {
     let root = book_root.join(configured.unwrap_or(".."));
-    let root = root.canonicalize().with_context(|| format!("repository root {} does not exist", root.display()))?;
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("repository root {} does not exist", root.display()))?;
     Ok(Workspace::new(root))
 }
 
@@ -174,8 +205,15 @@ mod tests {
 
     #[test]
     fn draws_a_tree() {
-        let files: Vec<std::path::PathBuf> =
-            ["Cargo.toml", "src/api/mod.rs", "src/lib.rs", "tests/crds.rs"].iter().map(Into::into).collect();
+        let files: Vec<std::path::PathBuf> = [
+            "Cargo.toml",
+            "src/api/mod.rs",
+            "src/lib.rs",
+            "tests/crds.rs",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
         assert_eq!(
             tree(&files),
             "├── Cargo.toml\n├── src/\n│   ├── api/\n│   │   └── mod.rs\n│   └── lib.rs\n└── tests/\n    └── crds.rs\n"
@@ -184,7 +222,10 @@ mod tests {
 
     #[test]
     fn splits_paths_from_anchors() {
-        assert_eq!(split_anchor("src/lib.rs:api").unwrap(), ("src/lib.rs", Some("api")));
+        assert_eq!(
+            split_anchor("src/lib.rs:api").unwrap(),
+            ("src/lib.rs", Some("api"))
+        );
         assert_eq!(split_anchor("src/lib.rs").unwrap(), ("src/lib.rs", None));
         assert!(split_anchor("src/lib.rs:").is_err());
     }

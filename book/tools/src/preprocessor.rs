@@ -18,15 +18,24 @@ impl Preprocessor for Capdkc {
     }
 
     fn run(&self, ctx: &PreprocessorContext, mut book: Book) -> Result<Book> {
-        let configured = ctx.config.get("preprocessor.capdkc.repository-root").and_then(|v| v.as_str());
+        let configured = ctx
+            .config
+            .get("preprocessor.capdkc.repository-root")
+            .and_then(|v| v.as_str());
         let workspace = expand::workspace_for(&ctx.root, configured)?;
         let mut problems = Vec::new();
         book.for_each_mut(|item| {
-            let BookItem::Chapter(chapter) = item else { return };
+            let BookItem::Chapter(chapter) = item else {
+                return;
+            };
             match expand::expand_all(&workspace, &chapter.content) {
                 Ok(content) => chapter.content = content,
                 Err(errors) => {
-                    let file = chapter.source_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+                    let file = chapter
+                        .source_path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
                     for error in errors {
                         problems.push(format!("chapter `{}` ({file}): {error}", chapter.name));
                     }
@@ -36,7 +45,11 @@ impl Preprocessor for Capdkc {
         if problems.is_empty() {
             Ok(book)
         } else {
-            Err(anyhow::anyhow!("{} directive(s) could not be expanded:\n  {}", problems.len(), problems.join("\n  ")))
+            Err(anyhow::anyhow!(
+                "{} directive(s) could not be expanded:\n  {}",
+                problems.len(),
+                problems.join("\n  ")
+            ))
         }
     }
 

@@ -27,7 +27,9 @@ impl Workspace {
         let parent = self.root.join("checkpoints");
         let prefix = format!("{number}-");
         let mut found = Vec::new();
-        for entry in std::fs::read_dir(&parent).with_context(|| format!("cannot read {}", parent.display()))? {
+        for entry in std::fs::read_dir(&parent)
+            .with_context(|| format!("cannot read {}", parent.display()))?
+        {
             let entry = entry?;
             if entry.file_name().to_string_lossy().starts_with(&prefix) && entry.path().is_dir() {
                 found.push(entry.path());
@@ -43,12 +45,17 @@ impl Workspace {
     /// A path relative to the repository root, with `/` separators, for headers and messages.
     pub fn display_path(&self, path: &Path) -> String {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
-        relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+        relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// Reads a file the book shows; the error names the file.
     pub fn read(&self, path: &Path) -> anyhow::Result<String> {
-        std::fs::read_to_string(path).with_context(|| format!("file {} cannot be read", self.display_path(path)))
+        std::fs::read_to_string(path)
+            .with_context(|| format!("file {} cannot be read", self.display_path(path)))
     }
 
     /// Every file of a checkpoint, relative to its directory, sorted; build output, hidden files
@@ -66,7 +73,11 @@ fn collect_files(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Res
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if name.starts_with('.') || name == "target" || name.ends_with(".snap") || name.ends_with(".snap.new") {
+        if name.starts_with('.')
+            || name == "target"
+            || name.ends_with(".snap")
+            || name.ends_with(".snap.new")
+        {
             continue;
         }
         if path.is_dir() {

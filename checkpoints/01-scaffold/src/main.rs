@@ -39,7 +39,9 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
-        Command::Crds { output_dir: Some(dir) } => crdgen::write_bases(&dir),
+        Command::Crds {
+            output_dir: Some(dir),
+        } => crdgen::write_bases(&dir),
         Command::Crds { output_dir: None } => {
             print!("{}", crdgen::all_to_yaml()?);
             Ok(())

@@ -10,14 +10,25 @@ use kube::client::Body;
 use kube::runtime::controller::Action;
 
 /// A client whose every request would be visible on the returned handle.
-fn recording_client() -> (Arc<Context>, tower_test::mock::Handle<Request<Body>, Response<Body>>) {
+fn recording_client() -> (
+    Arc<Context>,
+    tower_test::mock::Handle<Request<Body>, Response<Body>>,
+) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    (Arc::new(Context { client: kube::Client::new(service, "default") }), handle)
+    (
+        Arc::new(Context {
+            client: kube::Client::new(service, "default"),
+        }),
+        handle,
+    )
 }
 
 async fn assert_no_request(handle: &mut tower_test::mock::Handle<Request<Body>, Response<Body>>) {
     let next = tokio::time::timeout(Duration::from_millis(50), handle.next_request()).await;
-    assert!(next.is_err() || next.as_ref().is_ok_and(Option::is_none), "the reconciler called the API");
+    assert!(
+        next.is_err() || next.as_ref().is_ok_and(Option::is_none),
+        "the reconciler called the API"
+    );
 }
 
 #[tokio::test]
@@ -25,10 +36,13 @@ async fn reconciling_a_docker_cluster_waits_for_the_next_change() {
     let (ctx, mut handle) = recording_client();
     let cluster = Arc::new(DockerCluster::new("demo", DockerClusterSpec::default()));
     // Nobody answers the mock, so a reconcile that called the API would never finish.
-    let action = tokio::time::timeout(Duration::from_secs(1), docker_cluster::reconcile(cluster, ctx))
-        .await
-        .expect("reconcile finished without waiting on the API")
-        .expect("reconciles");
+    let action = tokio::time::timeout(
+        Duration::from_secs(1),
+        docker_cluster::reconcile(cluster, ctx),
+    )
+    .await
+    .expect("reconcile finished without waiting on the API")
+    .expect("reconciles");
     assert_eq!(action, Action::await_change());
     assert_no_request(&mut handle).await;
 }
@@ -36,12 +50,18 @@ async fn reconciling_a_docker_cluster_waits_for_the_next_change() {
 #[tokio::test]
 async fn reconciling_a_docker_machine_waits_for_the_next_change() {
     let (ctx, mut handle) = recording_client();
-    let machine = Arc::new(DockerMachine::new("demo-md-0", DockerMachineSpec::default()));
+    let machine = Arc::new(DockerMachine::new(
+        "demo-md-0",
+        DockerMachineSpec::default(),
+    ));
     // Nobody answers the mock, so a reconcile that called the API would never finish.
-    let action = tokio::time::timeout(Duration::from_secs(1), docker_machine::reconcile(machine, ctx))
-        .await
-        .expect("reconcile finished without waiting on the API")
-        .expect("reconciles");
+    let action = tokio::time::timeout(
+        Duration::from_secs(1),
+        docker_machine::reconcile(machine, ctx),
+    )
+    .await
+    .expect("reconcile finished without waiting on the API")
+    .expect("reconciles");
     assert_eq!(action, Action::await_change());
     assert_no_request(&mut handle).await;
 }

@@ -7,7 +7,8 @@ use checkpoint_01::api::{CONTRACT_LABEL, DockerCluster, DockerClusterSpec, GROUP
 use checkpoint_01::crdgen;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-const REGENERATE: &str = "cargo run -p checkpoint-01 -- crds --output-dir checkpoints/01-scaffold/config/crd/bases";
+const REGENERATE: &str =
+    "cargo run -p checkpoint-01 -- crds --output-dir checkpoints/01-scaffold/config/crd/bases";
 
 fn bases_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/crd/bases")
@@ -17,7 +18,10 @@ fn bases_dir() -> PathBuf {
 fn every_kind_generates_a_crd_with_the_contract_metadata() {
     // `crd()` panics at run time on some schema shapes, so call it for every kind.
     let crds = crdgen::crds();
-    let kinds: Vec<&str> = crds.iter().map(|crd| crd.spec.names.kind.as_str()).collect();
+    let kinds: Vec<&str> = crds
+        .iter()
+        .map(|crd| crd.spec.names.kind.as_str())
+        .collect();
     assert_eq!(kinds, ["DockerCluster", "DockerMachine"]);
     for crd in &crds {
         let kind = &crd.spec.names.kind;
@@ -26,17 +30,42 @@ fn every_kind_generates_a_crd_with_the_contract_metadata() {
         // Core looks our CRDs up by `<plural>.<group>`, the plural being lower-case kind + "s".
         assert_eq!(crd.spec.names.plural, format!("{}s", kind.to_lowercase()));
         let labels = crd.metadata.labels.clone().unwrap_or_default();
-        assert_eq!(labels.get(CONTRACT_LABEL.0).map(String::as_str), Some(CONTRACT_LABEL.1), "{kind}");
-        assert_eq!(crd.spec.names.categories.as_deref(), Some(&["cluster-api".to_string()][..]));
+        assert_eq!(
+            labels.get(CONTRACT_LABEL.0).map(String::as_str),
+            Some(CONTRACT_LABEL.1),
+            "{kind}"
+        );
+        assert_eq!(
+            crd.spec.names.categories.as_deref(),
+            Some(&["cluster-api".to_string()][..])
+        );
         let version = &crd.spec.versions[0];
-        assert_eq!((version.name.as_str(), version.served, version.storage), ("v1alpha1", true, true));
-        assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{kind} status subresource");
-        let columns: Vec<&str> =
-            version.additional_printer_columns.iter().flatten().map(|c| c.name.as_str()).collect();
-        assert!(columns.contains(&"Cluster") && columns.contains(&"Age"), "{kind}: {columns:?}");
+        assert_eq!(
+            (version.name.as_str(), version.served, version.storage),
+            ("v1alpha1", true, true)
+        );
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some(),
+            "{kind} status subresource"
+        );
+        let columns: Vec<&str> = version
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert!(
+            columns.contains(&"Cluster") && columns.contains(&"Age"),
+            "{kind}: {columns:?}"
+        );
     }
 }
 
+// ANCHOR: snapshot_test
 #[test]
 fn each_crd_matches_its_snapshot() {
     for crd in crdgen::crds() {
@@ -44,7 +73,9 @@ fn each_crd_matches_its_snapshot() {
         insta::assert_snapshot!(crdgen::file_name(&crd), yaml);
     }
 }
+// ANCHOR_END: snapshot_test
 
+// ANCHOR: freshness_test
 #[test]
 fn committed_crd_bases_are_up_to_date() {
     let mut expected: Vec<String> = Vec::new();
@@ -61,11 +92,21 @@ fn committed_crd_bases_are_up_to_date() {
     }
     let mut present: Vec<String> = std::fs::read_dir(bases_dir())
         .expect("config/crd/bases exists")
-        .map(|entry| entry.expect("readable").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("readable")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     present.sort();
-    assert_eq!(present, expected, "config/crd/bases holds files no kind generates: delete them and run `{REGENERATE}`");
+    assert_eq!(
+        present, expected,
+        "config/crd/bases holds files no kind generates: delete them and run `{REGENERATE}`"
+    );
 }
+// ANCHOR_END: freshness_test
 
 #[test]
 fn the_printed_stream_is_the_committed_files_in_order() {
@@ -73,7 +114,8 @@ fn the_printed_stream_is_the_committed_files_in_order() {
     let files: String = crdgen::crds()
         .iter()
         .map(|crd| {
-            let text = std::fs::read_to_string(bases_dir().join(crdgen::file_name(crd))).expect("committed");
+            let text = std::fs::read_to_string(bases_dir().join(crdgen::file_name(crd)))
+                .expect("committed");
             format!("---\n{text}")
         })
         .collect();
@@ -83,7 +125,8 @@ fn the_printed_stream_is_the_committed_files_in_order() {
 #[test]
 fn the_printed_yaml_reads_back_into_the_same_crds() {
     let printed = crdgen::all_to_yaml().expect("CRDs serialise");
-    let parsed: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&printed).expect("valid YAML");
+    let parsed: Vec<CustomResourceDefinition> =
+        serde_saphyr::from_multiple(&printed).expect("valid YAML");
     assert_eq!(parsed, crdgen::crds());
 }
 
@@ -99,9 +142,15 @@ spec:
   foo: bar
 ";
     let cluster: DockerCluster = serde_saphyr::from_str(yaml).expect("valid DockerCluster");
-    assert_eq!(cluster.spec, DockerClusterSpec { foo: Some("bar".into()) });
-    let again: DockerCluster = serde_saphyr::from_str(&serde_saphyr::to_string(&cluster).expect("serialises"))
-        .expect("reads back");
+    assert_eq!(
+        cluster.spec,
+        DockerClusterSpec {
+            foo: Some("bar".into())
+        }
+    );
+    let again: DockerCluster =
+        serde_saphyr::from_str(&serde_saphyr::to_string(&cluster).expect("serialises"))
+            .expect("reads back");
     assert_eq!(again.spec, cluster.spec);
     assert_eq!(again.metadata.name.as_deref(), Some("demo"));
 }

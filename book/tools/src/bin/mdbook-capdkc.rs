@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     if let [command, renderer] = args.as_slice()
         && command == "supports"
     {
-        return if Capdkc.supports_renderer(renderer) { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        return if Capdkc.supports_renderer(renderer) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     match run() {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 // ANCHOR: docker_cluster
 /// The desired state of a DockerCluster: the Docker infrastructure (a load balancer in front of
 /// the control plane) that one Cluster API Cluster runs on.
+// Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
@@ -21,7 +23,11 @@ use serde::{Deserialize, Serialize};
         json_path = ".metadata.labels['cluster\\.x-k8s\\.io/cluster-name']",
         description = "Cluster to which this DockerCluster belongs"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     doc = "DockerCluster is the Schema for the dockerclusters API."
 )]
 #[serde(rename_all = "camelCase")]

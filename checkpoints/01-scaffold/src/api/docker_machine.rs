@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 // ANCHOR: docker_machine
 /// The desired state of a DockerMachine: the Docker container that one Cluster API Machine
 /// runs in.
+// Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
@@ -27,7 +29,11 @@ use serde::{Deserialize, Serialize};
         json_path = ".metadata.ownerReferences[?(@.kind==\"Machine\")].name",
         description = "Machine that owns this DockerMachine"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     doc = "DockerMachine is the Schema for the dockermachines API."
 )]
 #[serde(rename_all = "camelCase")]

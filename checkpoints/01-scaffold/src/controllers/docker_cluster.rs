@@ -11,7 +11,10 @@ use crate::api::DockerCluster;
 // ANCHOR: reconcile
 /// Brings one DockerCluster towards its desired state. The scaffold only logs that it was called:
 /// kube calls it for every change to a DockerCluster and once for each object at start-up.
-pub async fn reconcile(cluster: Arc<DockerCluster>, _ctx: Arc<Context>) -> Result<Action, kube::Error> {
+pub async fn reconcile(
+    cluster: Arc<DockerCluster>,
+    _ctx: Arc<Context>,
+) -> Result<Action, kube::Error> {
     tracing::info!(
         namespace = cluster.namespace().unwrap_or_default(),
         name = cluster.name_any(),

@@ -11,7 +11,10 @@ use crate::api::DockerMachine;
 // ANCHOR: reconcile
 /// Brings one DockerMachine towards its desired state. The scaffold only logs that it was called:
 /// kube calls it for every change to a DockerMachine and once for each object at start-up.
-pub async fn reconcile(machine: Arc<DockerMachine>, _ctx: Arc<Context>) -> Result<Action, kube::Error> {
+pub async fn reconcile(
+    machine: Arc<DockerMachine>,
+    _ctx: Arc<Context>,
+) -> Result<Action, kube::Error> {
     tracing::info!(
         namespace = machine.namespace().unwrap_or_default(),
         name = machine.name_any(),

@@ -18,7 +18,11 @@ pub struct Context {
 // ANCHOR: error_policy
 /// When a reconcile fails, kube logs the error and we ask to try the object again a little later.
 /// Later chapters replace this fixed delay with a per-object exponential backoff.
-pub fn retry_after_error<K>(_object: std::sync::Arc<K>, _error: &kube::Error, _ctx: std::sync::Arc<Context>) -> Action {
+pub fn retry_after_error<K>(
+    _object: std::sync::Arc<K>,
+    _error: &kube::Error,
+    _ctx: std::sync::Arc<Context>,
+) -> Action {
     Action::requeue(Duration::from_secs(5))
 }
 // ANCHOR_END: error_policy
