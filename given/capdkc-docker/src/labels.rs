@@ -1,0 +1,116 @@
+//! Container names and Docker labels (provider-spec 9.1).
+//!
+//! Upstream identifies containers by cluster and machine *name* only, which let a re-created
+//! cluster adopt an old cluster's containers. We add namespace and UIDs and never touch a
+//! container whose identity labels differ.
+
+use std::collections::BTreeMap;
+
+/// `io.x-k8s.kind.cluster`: the cluster name (kind's own label, so kind tooling sees our nodes).
+pub const CLUSTER_LABEL: &str = "io.x-k8s.kind.cluster";
+/// `io.x-k8s.kind.role`: `control-plane`, `worker` or `external-load-balancer`.
+pub const ROLE_LABEL: &str = "io.x-k8s.kind.role";
+/// `io.x-k8s.cluster.failureDomain`: the Machine's failure domain, if any.
+pub const FAILURE_DOMAIN_LABEL: &str = "io.x-k8s.cluster.failureDomain";
+/// Identity: the cluster's namespace.
+pub const NAMESPACE_LABEL: &str = "io.x-k8s.capdkc.cluster-namespace";
+/// Identity: the Cluster's UID.
+pub const CLUSTER_UID_LABEL: &str = "io.x-k8s.capdkc.cluster-uid";
+/// Identity: the owning DockerCluster's or DockerMachine's UID.
+pub const OWNER_UID_LABEL: &str = "io.x-k8s.capdkc.owner-uid";
+/// Test-only: the test run that created a container or network, for cleanup by label.
+pub const TEST_RUN_LABEL: &str = "io.x-k8s.capdkc.test-run";
+
+/// `io.x-k8s.kind.role` value of a control-plane node.
+pub const ROLE_CONTROL_PLANE: &str = "control-plane";
+/// `io.x-k8s.kind.role` value of a worker node.
+pub const ROLE_WORKER: &str = "worker";
+/// `io.x-k8s.kind.role` value of the load balancer.
+pub const ROLE_LOAD_BALANCER: &str = "external-load-balancer";
+
+// ANCHOR: identity
+/// Who a container belongs to. All four fields must match before we adopt, stop or delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Cluster name (`io.x-k8s.kind.cluster`).
+    pub cluster_name: String,
+    /// Cluster namespace.
+    pub namespace: String,
+    /// Cluster UID.
+    pub cluster_uid: String,
+    /// UID of the DockerCluster (load balancer) or DockerMachine (node).
+    pub owner_uid: String,
+}
+
+impl Identity {
+    /// The four identity labels.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (CLUSTER_LABEL.to_owned(), self.cluster_name.clone()),
+            (NAMESPACE_LABEL.to_owned(), self.namespace.clone()),
+            (CLUSTER_UID_LABEL.to_owned(), self.cluster_uid.clone()),
+            (OWNER_UID_LABEL.to_owned(), self.owner_uid.clone()),
+        ])
+    }
+
+    /// True when `labels` carry exactly this identity.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.labels()
+            .iter()
+            .all(|(k, v)| labels.get(k).is_some_and(|have| have == v))
+    }
+}
+// ANCHOR_END: identity
+
+// ANCHOR: naming
+/// Node container name: the Machine name if it already starts with the cluster name
+/// (kubeadm control planes and MachineDeployments name them so), else `<cluster>-<machine>`.
+pub fn node_container_name(cluster: &str, machine: &str) -> String {
+    if machine.starts_with(cluster) {
+        machine.to_owned()
+    } else {
+        format!("{cluster}-{machine}")
+    }
+}
+
+/// Load-balancer container name: `<cluster>-lb`.
+pub fn lb_container_name(cluster: &str) -> String {
+    format!("{cluster}-lb")
+}
+// ANCHOR_END: naming
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> Identity {
+        Identity {
+            cluster_name: "demo".into(),
+            namespace: "default".into(),
+            cluster_uid: "c-1".into(),
+            owner_uid: "o-1".into(),
+        }
+    }
+
+    #[test]
+    fn names_follow_the_cluster_prefix_rule() {
+        assert_eq!(node_container_name("demo", "demo-cp-abc"), "demo-cp-abc");
+        assert_eq!(node_container_name("demo", "worker-1"), "demo-worker-1");
+        assert_eq!(lb_container_name("demo"), "demo-lb");
+    }
+
+    #[test]
+    fn identity_labels_and_matching() {
+        let labels = id().labels();
+        insta::assert_yaml_snapshot!("identity_labels", labels);
+        let mut extra = labels.clone();
+        extra.insert(ROLE_LABEL.into(), ROLE_WORKER.into());
+        assert!(id().matches(&extra), "extra labels do not matter");
+        let mut other_ns = labels.clone();
+        other_ns.insert(NAMESPACE_LABEL.into(), "prod".into());
+        assert!(!id().matches(&other_ns), "same name, other namespace");
+        let mut missing = labels;
+        missing.remove(OWNER_UID_LABEL);
+        assert!(!id().matches(&missing));
+    }
+}

@@ -1,0 +1,35 @@
+//! The given Docker layer of CAPDKC: everything the provider does to Docker, behind one
+//! small trait.
+//!
+//! - [`runtime`]: the [`ContainerRuntime`] trait, its value types and typed errors;
+//!   [`BollardRuntime`] implements it against a real engine, [`fake::FakeRuntime`] in memory.
+//! - [`node`]: node containers as kind node images need them; [`images`]: which image.
+//! - [`loadbalancer`]: the HAProxy container, config rendering and safe reloads.
+//! - [`bootstrap`]: cloud-config to commands, executed idempotently.
+//! - [`labels`]: names and the identity labels that keep us off other clusters' containers.
+//!
+//! Security: access to the Docker socket equals root on the Docker host. The
+//! [`SecurityProfile::Privileged`] default gives node containers that much too.
+
+#![warn(missing_docs)]
+
+pub mod bollard_runtime;
+pub mod bootstrap;
+pub mod ensure;
+pub mod fake;
+pub mod images;
+pub mod labels;
+pub mod loadbalancer;
+pub mod node;
+pub mod runtime;
+pub mod secret;
+pub mod test_support;
+
+pub use bollard_runtime::BollardRuntime;
+pub use ensure::{Action, EnsureError};
+pub use labels::Identity;
+pub use runtime::{
+    ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
+    RuntimeError, RuntimeResult, SecurityProfile,
+};
+pub use secret::{BootstrapData, Sensitive};
