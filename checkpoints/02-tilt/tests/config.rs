@@ -1,0 +1,139 @@
+//! The `config/` tree is a valid kustomize layout: every referenced file exists and parses, the
+//! CRD list matches the generated files, and RBAC allows what the controllers do.
+
+use std::path::{Path, PathBuf};
+
+use checkpoint_02::api::{DockerCluster, DockerMachine};
+use checkpoint_02::crdgen;
+use serde_json::Value;
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+fn documents(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_multiple(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()))
+}
+
+fn resources(kustomization: &Path) -> Vec<String> {
+    let doc = documents(kustomization).remove(0);
+    doc["resources"]
+        .as_array()
+        .expect("resources list")
+        .iter()
+        .map(|r| r.as_str().expect("string").to_string())
+        .collect()
+}
+
+#[test]
+fn every_kustomization_resource_exists_and_parses() {
+    let mut pending = vec![config_dir().join("default")];
+    let mut visited = 0;
+    while let Some(dir) = pending.pop() {
+        let kustomization = dir.join("kustomization.yaml");
+        assert!(
+            kustomization.is_file(),
+            "{} has no kustomization.yaml",
+            dir.display()
+        );
+        visited += 1;
+        for resource in resources(&kustomization) {
+            let path = dir.join(&resource);
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                assert!(
+                    path.is_file(),
+                    "{} lists {resource}, which does not exist",
+                    kustomization.display()
+                );
+                for doc in documents(&path) {
+                    assert!(
+                        doc["apiVersion"].is_string() && doc["kind"].is_string(),
+                        "{resource}: not an object"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(visited, 4, "default, crd, rbac and manager");
+}
+
+#[test]
+fn the_crd_kustomization_lists_exactly_the_generated_crds() {
+    let listed = resources(&config_dir().join("crd/kustomization.yaml"));
+    let generated: Vec<String> = crdgen::crds()
+        .iter()
+        .map(|crd| format!("bases/{}", crdgen::file_name(crd)))
+        .collect();
+    assert_eq!(listed, generated);
+}
+
+#[test]
+fn default_installs_into_the_provider_namespace_with_the_provider_label() {
+    let doc = documents(&config_dir().join("default/kustomization.yaml")).remove(0);
+    assert_eq!(doc["namespace"], "capdkc-system");
+    assert_eq!(doc["namePrefix"], "capdkc-");
+    assert_eq!(
+        doc["labels"][0]["pairs"]["cluster.x-k8s.io/provider"],
+        "infrastructure-docker-kubecon"
+    );
+}
+
+#[test]
+fn rbac_lets_the_controllers_watch_their_kinds() {
+    let role = documents(&config_dir().join("rbac/role.yaml")).remove(0);
+    let allows = |resource: &str, verb: &str| {
+        role["rules"].as_array().expect("rules").iter().any(|rule| {
+            rule["apiGroups"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|g| g == "infrastructure.cluster.x-k8s.io"))
+                && rule["resources"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r == resource))
+                && rule["verbs"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|v| v == verb))
+        })
+    };
+    for crd in crdgen::crds() {
+        for verb in ["list", "watch"] {
+            assert!(
+                allows(&crd.spec.names.plural, verb),
+                "{verb} {}",
+                crd.spec.names.plural
+            );
+        }
+    }
+}
+
+#[test]
+fn the_manager_container_runs_the_binary() {
+    let docs = documents(&config_dir().join("manager/manager.yaml"));
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["name"], "manager");
+    assert_eq!(container["command"][0], "/manager");
+}
+
+#[test]
+fn the_samples_are_valid_objects_of_our_kinds() {
+    let samples = config_dir().join("samples");
+    let cluster: DockerCluster = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples.join("infrastructure_v1alpha1_dockercluster.yaml"))
+            .expect("sample"),
+    )
+    .expect("a DockerCluster");
+    assert_eq!(cluster.spec.foo.as_deref(), Some("bar"));
+    let machine: DockerMachine = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples.join("infrastructure_v1alpha1_dockermachine.yaml"))
+            .expect("sample"),
+    )
+    .expect("a DockerMachine");
+    assert_eq!(machine.spec.foo.as_deref(), Some("bar"));
+}

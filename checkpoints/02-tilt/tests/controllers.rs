@@ -1,0 +1,68 @@
+//! The scaffold's reconcilers log and wait: no API call, no requeue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use checkpoint_02::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
+use checkpoint_02::controllers::{Context, docker_cluster, docker_machine};
+use http::{Request, Response};
+use kube::client::Body;
+use kube::runtime::controller::Action;
+
+/// A client whose every request would be visible on the returned handle.
+fn recording_client() -> (
+    Arc<Context>,
+    tower_test::mock::Handle<Request<Body>, Response<Body>>,
+) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    (
+        Arc::new(Context {
+            client: kube::Client::new(service, "default"),
+            metrics: Default::default(),
+        }),
+        handle,
+    )
+}
+
+async fn assert_no_request(handle: &mut tower_test::mock::Handle<Request<Body>, Response<Body>>) {
+    let next = tokio::time::timeout(Duration::from_millis(50), handle.next_request()).await;
+    assert!(
+        next.is_err() || next.as_ref().is_ok_and(Option::is_none),
+        "the reconciler called the API"
+    );
+}
+
+#[tokio::test]
+async fn reconciling_a_docker_cluster_waits_for_the_next_change() {
+    let (ctx, mut handle) = recording_client();
+    let cluster = Arc::new(DockerCluster::new("demo", DockerClusterSpec::default()));
+    // Nobody answers the mock, so a reconcile that called the API would never finish.
+    let action = tokio::time::timeout(
+        Duration::from_secs(1),
+        docker_cluster::reconcile(cluster, ctx),
+    )
+    .await
+    .expect("reconcile finished without waiting on the API")
+    .expect("reconciles");
+    assert_eq!(action, Action::await_change());
+    assert_no_request(&mut handle).await;
+}
+
+#[tokio::test]
+async fn reconciling_a_docker_machine_waits_for_the_next_change() {
+    let (ctx, mut handle) = recording_client();
+    let machine = Arc::new(DockerMachine::new(
+        "demo-md-0",
+        DockerMachineSpec::default(),
+    ));
+    // Nobody answers the mock, so a reconcile that called the API would never finish.
+    let action = tokio::time::timeout(
+        Duration::from_secs(1),
+        docker_machine::reconcile(machine, ctx),
+    )
+    .await
+    .expect("reconcile finished without waiting on the API")
+    .expect("reconciles");
+    assert_eq!(action, Action::await_change());
+    assert_no_request(&mut handle).await;
+}
