@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Builds the real control plane used by the layer-5 tests (kube-apiserver, etcd, the Cluster API
+# core manager and its CRDs) from Go modules, caches it by version and prints its directory.
+#
+#   export KUBEBUILDER_ASSETS="$(bash scripts/test-assets.sh | tail -n1)"
+#
+# Why from Go modules: no release download or container image is reachable in CI, but the Go
+# module proxy is. The layout matches `setup-envtest` output, so readers with internet access can
+# point KUBEBUILDER_ASSETS at that instead (the Cluster API parts are then skipped by the tests).
+#
+# Layout of the printed directory:
+#   kube-apiserver  etcd  cluster-api-manager  crds/cluster-api/*.yaml  versions.txt
+#
+# Environment (all optional):
+#   CAPDKC_K8S_VERSION   k8s.io/kubernetes tag (default below; CAPI v1.14 manages v1.33-v1.36)
+#   CAPDKC_ETCD_VERSION  go.etcd.io/etcd/server/v3 tag
+#   CAPDKC_CAPI_VERSION  sigs.k8s.io/cluster-api tag
+#   CAPDKC_TEST_ASSETS_ROOT  cache root (default: $XDG_CACHE_HOME/capdkc/test-assets)
+#   CAPDKC_GOTOOLCHAIN   GOTOOLCHAIN for the builds (default: auto)
+#   GOMODCACHE, GOCACHE, GOPROXY  as usual for Go
+#
+# Only the path goes to stdout; progress goes to stderr. A second run with everything present
+# does not start the Go tool at all. Everything runs from `main`, called on the last line, so the
+# whole file is parsed before a long build starts (editing it meanwhile cannot break that run).
+set -euo pipefail
+# A failing command inside $(...) must stop the script too, not only print nothing.
+shopt -s inherit_errexit
+
+k8s_version="${CAPDKC_K8S_VERSION:-v1.36.3}"
+# Kubernetes v1.36 is built against the etcd v3.6 client; any v3.6 server patch release fits.
+etcd_version="${CAPDKC_ETCD_VERSION:-v3.6.16}"
+capi_version="${CAPDKC_CAPI_VERSION:-v1.14.2}"
+
+# The kubernetes module pins its staging modules (k8s.io/api, ...) at v0.0.0 and replaces them with
+# local directories, which a dependent module cannot see: v1.X.Y maps to staging tag v0.X.Y.
+staging_version="v0.${k8s_version#v1.}"
+
+cache_root="${CAPDKC_TEST_ASSETS_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/capdkc/test-assets}"
+out="$cache_root/k8s-${k8s_version}_etcd-${etcd_version}_capi-${capi_version}"
+
+log() { printf 'test-assets: %s\n' "$*" >&2; }
+
+complete() {
+  [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -x "$out/cluster-api-manager" && -f "$out/versions.txt" ]] &&
+    compgen -G "$out/crds/cluster-api/*.yaml" >/dev/null
+}
+
+# Prints the value of one field of `go mod download -json` for module@version.
+mod_field() {
+  local json
+  if ! json="$(go mod download -json "$1")"; then
+    # The reason is in the JSON on stdout, not on stderr.
+    log "cannot download $1: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")"
+    return 1
+  fi
+  sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}$/\1/p" <<<"$json"
+}
+
+# new_module NAME: a fresh main module in its own directory; prints the directory.
+new_module() {
+  local dir="$work/$1"
+  mkdir -p "$dir"
+  (cd "$dir" && go mod init "capdkc.invalid/test-assets/$1" >/dev/null 2>&1)
+  printf '%s\n' "$dir"
+}
+
+# timed NAME COMMAND...: runs COMMAND and logs how long it took.
+timed() {
+  local name="$1" start=$SECONDS
+  shift
+  "$@"
+  log "$name built in $((SECONDS - start)) s"
+}
+
+build_kube_apiserver() {
+  local dir gomod
+  dir="$(new_module kube-apiserver)"
+  gomod="$(mod_field "k8s.io/kubernetes@$k8s_version" GoMod)"
+  # Pin every staging module the kubernetes go.mod replaces locally to its published tag.
+  local replaces=()
+  while read -r module; do
+    replaces+=("-replace=$module=$module@$staging_version")
+  done < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/src/.*#\1#p' "$gomod")
+  if ((${#replaces[@]} == 0)); then
+    log "no staging modules found in $gomod"
+    return 1
+  fi
+  local version_pkg=k8s.io/component-base/version
+  (
+    cd "$dir"
+    go mod edit "${replaces[@]}"
+    go get "k8s.io/kubernetes/cmd/kube-apiserver@$k8s_version"
+    # The release scripts stamp the version; unstamped, /version says v0.0.0-master and the
+    # Cluster API manager refuses the server as older than its minimum management cluster version.
+    go build -trimpath -o "$out/.kube-apiserver.tmp" \
+      -ldflags "-s -w -X $version_pkg.gitVersion=$k8s_version -X $version_pkg.gitTreeState=clean" \
+      k8s.io/kubernetes/cmd/kube-apiserver
+  )
+  mv -f "$out/.kube-apiserver.tmp" "$out/kube-apiserver"
+}
+
+build_etcd() {
+  local dir
+  dir="$(new_module etcd)"
+  # The server module's own go.mod replaces its sibling modules with local paths, so
+  # `go install ...@version` refuses it; as a dependency its requirements apply instead.
+  (
+    cd "$dir"
+    go get "go.etcd.io/etcd/server/v3@$etcd_version"
+    go build -trimpath -ldflags "-s -w" -o "$out/.etcd.tmp" go.etcd.io/etcd/server/v3
+  )
+  mv -f "$out/.etcd.tmp" "$out/etcd"
+}
+
+build_cluster_api() {
+  local dir
+  dir="$(new_module cluster-api)"
+  local version_pkg=sigs.k8s.io/cluster-api/version
+  (
+    cd "$dir"
+    # cluster-api requires its api module at a placeholder version and replaces it locally;
+    # the api module is published under the same tag (api/vX.Y.Z).
+    go mod edit "-replace=sigs.k8s.io/cluster-api/api=sigs.k8s.io/cluster-api/api@$capi_version"
+    go get "sigs.k8s.io/cluster-api/core@$capi_version"
+    go build -trimpath -o "$out/.cluster-api-manager.tmp" \
+      -ldflags "-s -w -X $version_pkg.gitVersion=$capi_version -X $version_pkg.gitTreeState=clean" \
+      sigs.k8s.io/cluster-api/core
+  )
+  mv -f "$out/.cluster-api-manager.tmp" "$out/cluster-api-manager"
+}
+
+copy_cluster_api_crds() {
+  local src
+  src="$(mod_field "sigs.k8s.io/cluster-api@$capi_version" Dir)/core/config/crd/bases"
+  if ! compgen -G "$src/*.yaml" >/dev/null; then
+    log "no CRDs under $src"
+    return 1
+  fi
+  rm -rf "$out/.crds.tmp"
+  mkdir -p "$out/.crds.tmp/cluster-api"
+  # The module cache is read-only; the copies must be removable with the cache directory.
+  install -m 0644 "$src"/*.yaml "$out/.crds.tmp/cluster-api/"
+  rm -rf "$out/crds"
+  mv "$out/.crds.tmp" "$out/crds"
+}
+
+main() {
+  if complete; then
+    log "cached: $out"
+    printf '%s\n' "$out"
+    return 0
+  fi
+
+  # The official Go distribution installs here; a non-login shell may not have it on PATH.
+  if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+    PATH="/usr/local/go/bin:$PATH"
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    log "the Go tool is missing: install Go >= 1.21 (e.g. Debian's golang-go); GOTOOLCHAIN=auto then fetches the toolchain these modules need through the module proxy"
+    exit 1
+  fi
+
+  mkdir -p "$out"
+  # Two test runs starting at once must not build the same binary twice into the same place.
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$cache_root/.lock"
+    flock 9
+  fi
+
+  # A newer Go than the installed one is fetched through the module proxy when a go.mod asks for it.
+  export GOTOOLCHAIN="${CAPDKC_GOTOOLCHAIN:-auto}"
+  # Static binaries: they run on any Linux without the build machine's libc.
+  export CGO_ENABLED=0
+  # The throwaway modules are no VCS checkouts; keep Go from asking git about them.
+  export GOFLAGS="-buildvcs=false"
+
+  work="$(mktemp -d "${TMPDIR:-/tmp}/capdkc-test-assets.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+
+  log "building into $out (Go: $(go version))"
+  if [[ ! -x "$out/kube-apiserver" ]]; then timed "kube-apiserver $k8s_version" build_kube_apiserver; fi
+  if [[ ! -x "$out/etcd" ]]; then timed "etcd $etcd_version" build_etcd; fi
+  if [[ ! -x "$out/cluster-api-manager" ]]; then
+    timed "cluster-api-manager $capi_version" build_cluster_api
+  fi
+  if ! compgen -G "$out/crds/cluster-api/*.yaml" >/dev/null; then copy_cluster_api_crds; fi
+
+  cat >"$out/versions.txt" <<EOF
+kubernetes $k8s_version (staging $staging_version)
+etcd $etcd_version
+cluster-api $capi_version
+go $(go version "$out/kube-apiserver" | sed 's/.*: //')
+EOF
+
+  if ! complete; then
+    log "incomplete: $out"
+    exit 1
+  fi
+  printf '%s\n' "$out"
+}
+
+main "$@"
