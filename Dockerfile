@@ -32,8 +32,8 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     # COPY keeps the files' old times; make cargo see them as newer than the placeholders.
     find checkpoints given testing book/tools -name '*.rs' -exec touch {} + \
- && cargo build --release --locked -p "$CHECKPOINT" --bin manager --target "$(uname -m)-unknown-linux-musl" \
- && cp "target/$(uname -m)-unknown-linux-musl/release/manager" /manager \
+ && cargo build --release --locked -p "$CHECKPOINT" --bin "$CHECKPOINT" --target "$(uname -m)-unknown-linux-musl" \
+ && cp "target/$(uname -m)-unknown-linux-musl/release/$CHECKPOINT" /manager \
  && strip /manager
 
 # distroless/static: no shell, no package manager; `nonroot` is UID/GID 65532, matching the

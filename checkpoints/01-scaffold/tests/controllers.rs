@@ -9,6 +9,7 @@ use http::{Request, Response};
 use kube::client::Body;
 use kube::runtime::controller::Action;
 
+// ANCHOR: scaffold_makes_no_calls
 /// A client whose every request would be visible on the returned handle.
 fn recording_client() -> (
     Arc<Context>,
@@ -46,6 +47,8 @@ async fn reconciling_a_docker_cluster_waits_for_the_next_change() {
     assert_eq!(action, Action::await_change());
     assert_no_request(&mut handle).await;
 }
+
+// ANCHOR_END: scaffold_makes_no_calls
 
 #[tokio::test]
 async fn reconciling_a_docker_machine_waits_for_the_next_change() {

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-const MANAGER: &str = env!("CARGO_BIN_EXE_manager");
+const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-02");
 
 fn run(args: &[&str]) -> (i32, String) {
     // No kubeconfig: a run that got past flag parsing would fail differently.

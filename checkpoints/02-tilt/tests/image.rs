@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-const MANAGER: &str = env!("CARGO_BIN_EXE_manager");
+const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-02");
 
 fn docker(args: &[&str]) -> std::process::Output {
     Command::new("docker")

@@ -69,6 +69,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
     create_from_yaml(&client, "workshop", SAMPLE).await?;
     let leases = Api::<Lease>::namespaced(client.clone(), "capdkc-system");
 
+    // ANCHOR: takeover
     let first = manager::start(client.clone(), &options("first")).await?;
     within(
         "the first manager reconciles",
@@ -103,6 +104,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
     )
     .await?;
     assert_eq!(holder(&leases).await.as_deref(), Some("second"));
+    // ANCHOR_END: takeover
     second.stop().await?;
     Ok(())
 }
