@@ -123,7 +123,10 @@ async fn checkpoint_01_controllers_need_no_more_than_the_shipped_cluster_role() 
     eprintln!("requests of {user}: {:?}", summary(&events));
     eprintln!("granted but never used by checkpoint 01's controllers: {unused:?}");
     // The shipped role grants exactly what the controllers use: nothing refused, nothing unused.
-    assert!(unused.is_empty(), "the ClusterRole grants permissions nobody uses: {unused:?}");
+    assert!(
+        unused.is_empty(),
+        "the ClusterRole grants permissions nobody uses: {unused:?}"
+    );
     Ok(())
 }
 
