@@ -146,7 +146,6 @@ pub async fn start(client: kube::Client, options: &ManagerOptions) -> anyhow::Re
                 docker_cluster::NAME,
                 clusters.store,
                 clusters.changes,
-                synced.clone(),
                 docker_cluster::reconcile,
                 ctx.clone(),
                 stop.clone(),
@@ -155,7 +154,6 @@ pub async fn start(client: kube::Client, options: &ManagerOptions) -> anyhow::Re
                 docker_machine::NAME,
                 machines.store,
                 machines.changes,
-                synced,
                 docker_machine::reconcile,
                 ctx,
                 stop,
@@ -169,7 +167,7 @@ pub async fn start(client: kube::Client, options: &ManagerOptions) -> anyhow::Re
             let result = tokio::select! {
                 () = cluster_watch => Err(anyhow!("the DockerCluster watch ended")),
                 () = machine_watch => Err(anyhow!("the DockerMachine watch ended")),
-                result = lead(leadership.leading.clone(), controllers, shutdown) => result,
+                result = lead(leadership.leading.clone(), synced, controllers, shutdown) => result,
             };
             // Dropping the leadership releases the Lease for the next replica.
             drop(leadership);
@@ -189,19 +187,30 @@ pub async fn start(client: kube::Client, options: &ManagerOptions) -> anyhow::Re
 // ANCHOR_END: start
 
 // ANCHOR: lead
-/// Waits for leadership, then runs the controllers until shutdown. Losing leadership is an error:
-/// the process exits so that only the new leader reconciles, and Kubernetes restarts it as a
-/// standby.
+/// Waits until this process leads and its caches have synced, then runs the controllers until
+/// shutdown. Losing leadership is an error: the process exits so that only the new leader
+/// reconciles, and Kubernetes restarts it as a standby.
 async fn lead(
     mut leading: watch::Receiver<bool>,
+    mut synced: watch::Receiver<bool>,
     controllers: impl Future<Output = ()>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Until both hold, nothing runs that a shutdown would have to wait for.
+    let ready_to_lead = async {
+        leading
+            .wait_for(|leads| *leads)
+            .await
+            .map_err(|_| anyhow!("leader election stopped"))?;
+        synced
+            .wait_for(|done| *done)
+            .await
+            .map_err(|_| anyhow!("the watches stopped"))?;
+        anyhow::Ok(())
+    };
     tokio::select! {
         () = shutdown.cancelled() => return Ok(()),
-        became = leading.wait_for(|leads| *leads) => {
-            became.map_err(|_| anyhow!("leader election stopped"))?;
-        }
+        result = ready_to_lead => result?,
     }
     tracing::info!("leading: starting the controllers");
     tokio::select! {

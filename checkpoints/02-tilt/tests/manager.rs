@@ -7,6 +7,14 @@ use checkpoint_02::cli::Cli;
 use clap::Parser;
 use support::{docker_cluster, eventually, get, scripted_api_server};
 
+/// Stops the manager, failing the test if that takes more than a few seconds.
+async fn stop_promptly(running: checkpoint_02::manager::Running) {
+    tokio::time::timeout(std::time::Duration::from_secs(5), running.stop())
+        .await
+        .expect("the manager stops within 5 s")
+        .expect("stops cleanly");
+}
+
 fn options(extra: &[&str]) -> checkpoint_02::cli::ManagerOptions {
     let args = [
         "manager",
@@ -38,7 +46,7 @@ async fn readyz_turns_ready_only_once_the_watches_have_synced() {
         get(probes, "/readyz").await.0 == 200
     })
     .await;
-    running.stop().await.expect("stops cleanly");
+    stop_promptly(running).await;
 }
 
 #[tokio::test]
@@ -67,7 +75,18 @@ async fn metrics_count_the_reconciles_of_what_the_watches_found() {
         "{text}"
     );
     assert!(text.trim_end().ends_with("# EOF"));
-    running.stop().await.expect("stops cleanly");
+    stop_promptly(running).await;
+}
+
+#[tokio::test]
+async fn stops_promptly_even_before_the_watches_have_synced() {
+    let (client, _lists_never_answered) = scripted_api_server(vec![docker_cluster("one")]);
+    let running = checkpoint_02::manager::start(client, &options(&[]))
+        .await
+        .expect("starts");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!running.readiness.is_ready());
+    stop_promptly(running).await;
 }
 
 #[tokio::test]
@@ -77,5 +96,5 @@ async fn metrics_can_be_turned_off() {
         .await
         .expect("starts");
     assert!(running.metrics_address.is_none());
-    running.stop().await.expect("stops cleanly");
+    stop_promptly(running).await;
 }

@@ -128,13 +128,12 @@ where
 
 // ANCHOR: run_controller
 /// Runs one controller over a gated watch until `shutdown`, recording every reconcile in the
-/// metrics. Once the caches have synced (`synced`), it reconciles every object in its cache,
+/// metrics. It is started once the cache has synced, and first reconciles every object in it,
 /// since changes seen before this process led were not passed on.
 pub async fn run_controller<K, R, F>(
     name: &'static str,
     store: Store<K>,
     changes: mpsc::UnboundedReceiver<K>,
-    synced: watch::Receiver<bool>,
     reconcile: R,
     ctx: Arc<Context>,
     shutdown: CancellationToken,
@@ -144,10 +143,7 @@ pub async fn run_controller<K, R, F>(
     R: Fn(Arc<K>, Arc<Context>) -> F + Send + Sync + 'static,
     F: Future<Output = Result<Action, kube::Error>> + Send + 'static,
 {
-    let everything_once = stream::once(async move {
-        let mut synced = synced;
-        let _ = synced.wait_for(|done| *done).await;
-    });
+    let everything_once = stream::once(std::future::ready(()));
     let reconcile = Arc::new(reconcile);
     let instrumented = move |object: Arc<K>, ctx: Arc<Context>| {
         let reconcile = reconcile.clone();
