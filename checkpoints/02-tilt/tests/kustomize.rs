@@ -150,7 +150,7 @@ fn rbac_covers_leases_and_events_for_the_service_account() {
             })
         })
     };
-    for verb in ["get", "create", "update", "patch"] {
+    for verb in ["get", "create", "patch"] {
         assert!(
             allows("Role", "coordination.k8s.io", "leases", verb),
             "leases {verb}"
