@@ -31,7 +31,7 @@ for row in "${TOOLS[@]}"; do
   fi
   version=$($command 2>/dev/null | first_version)
   if [ -z "$version" ]; then
-    printf '%-11s %sUNKNOWN%s  `%s` printed no version\n' "$tool" "$warn" "$off" "$command"
+    printf '%-11s %sUNKNOWN%s  "%s" printed no version\n' "$tool" "$warn" "$off" "$command"
     problems=$((problems + 1))
   elif at_least "$version" "$minimum"; then
     printf '%-11s %s       %s (minimum %s, tested %s)\n' "$tool" "$ok" "$version" "$minimum" "$tested"

@@ -88,6 +88,7 @@ start_daemon() {
     if [ "$(id -u)" -eq 0 ]; then
       setsid dockerd --pidfile "$DOCKERD_PIDFILE" "${flags[@]}" >>"$LOG_FILE" 2>&1 </dev/null &
     else
+      # shellcheck disable=SC2024 # the log is ours to write; only dockerd needs root
       sudo setsid dockerd --pidfile "$DOCKERD_PIDFILE" "${flags[@]}" >>"$LOG_FILE" 2>&1 </dev/null &
     fi
     local launcher=$!
