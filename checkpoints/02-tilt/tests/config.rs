@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use checkpoint_02::api::{DockerCluster, DockerMachine};
 use checkpoint_02::crdgen;
 use serde_json::Value;
+use support::role_allows;
+
+mod support;
 
 fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
@@ -86,17 +89,7 @@ fn default_installs_into_the_provider_namespace_with_the_provider_label() {
 fn rbac_lets_the_controllers_watch_their_kinds() {
     let role = documents(&config_dir().join("rbac/role.yaml")).remove(0);
     let allows = |resource: &str, verb: &str| {
-        role["rules"].as_array().expect("rules").iter().any(|rule| {
-            rule["apiGroups"]
-                .as_array()
-                .is_some_and(|g| g.iter().any(|g| g == "infrastructure.cluster.x-k8s.io"))
-                && rule["resources"]
-                    .as_array()
-                    .is_some_and(|r| r.iter().any(|r| r == resource))
-                && rule["verbs"]
-                    .as_array()
-                    .is_some_and(|v| v.iter().any(|v| v == verb))
-        })
+        role_allows(&role, "infrastructure.cluster.x-k8s.io", resource, verb)
     };
     for crd in crdgen::crds() {
         for verb in ["list", "watch"] {

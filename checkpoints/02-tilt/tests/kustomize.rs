@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+use support::role_allows;
+
+mod support;
 
 const PROVIDER_LABEL: (&str, &str) = ("cluster.x-k8s.io/provider", "infrastructure-docker-kubecon");
 
@@ -136,19 +139,9 @@ fn the_manager_is_hardened_and_probed_on_9440() {
 fn rbac_covers_leases_and_events_for_the_service_account() {
     let Some(objects) = rendered() else { return };
     let allows = |kind: &str, group: &str, resource: &str, verb: &str| {
-        of_kind(&objects, kind).iter().any(|role| {
-            role["rules"].as_array().into_iter().flatten().any(|rule| {
-                rule["apiGroups"]
-                    .as_array()
-                    .is_some_and(|g| g.iter().any(|g| g == group))
-                    && rule["resources"]
-                        .as_array()
-                        .is_some_and(|r| r.iter().any(|r| r == resource))
-                    && rule["verbs"]
-                        .as_array()
-                        .is_some_and(|v| v.iter().any(|v| v == verb))
-            })
-        })
+        of_kind(&objects, kind)
+            .iter()
+            .any(|role| role_allows(role, group, resource, verb))
     };
     for verb in ["get", "create", "patch"] {
         assert!(

@@ -2,18 +2,14 @@
 //! (`config/rbac`), on a real API server with RBAC: nothing they do is refused, and the audit log
 //! shows which granted permissions they never used.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apiserver_harness::{
-    AuditEvent, ControlPlane, Needs, assets_for_test, create_from_yaml, create_namespace,
-    install_crds, unused_permissions,
+    ControlPlane, Needs, Permission, assets_for_test, create_from_yaml, create_namespace,
+    install_crds, refusals, requests_of, summary, unused_permissions, wait_until_allowed,
 };
 use checkpoint_01::controllers::{Context, docker_cluster, docker_machine};
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Api;
@@ -66,7 +62,13 @@ async fn checkpoint_01_controllers_need_no_more_than_the_shipped_cluster_role() 
         .create(&post, &binding)
         .await?;
     let user = format!("system:serviceaccount:{sa_namespace}:{sa_name}");
-    wait_until_authorizer_sees_binding(&admin, &user).await?;
+    let list = Permission {
+        group: GROUP,
+        resource: "dockerclusters",
+        verb: "list",
+        namespace: None,
+    };
+    wait_until_allowed(&admin, &user, list).await?;
 
     let ctx = Arc::new(Context {
         client: control_plane
@@ -86,7 +88,7 @@ async fn checkpoint_01_controllers_need_no_more_than_the_shipped_cluster_role() 
     // Both controllers are running once both watches were accepted for the ServiceAccount.
     let deadline = Instant::now() + Duration::from_secs(60);
     let events = loop {
-        let events = events_of(&control_plane.audit_events()?, &user);
+        let events = requests_of(&control_plane.audit_events()?, &user);
         let watching = |resource: &str| {
             events.iter().any(|e| {
                 e.verb == "watch"
@@ -108,16 +110,10 @@ async fn checkpoint_01_controllers_need_no_more_than_the_shipped_cluster_role() 
         controller.abort();
     }
 
-    // Only authorization refusals count: a watch on a CRD created moments ago may get 429 while
-    // the API server's watch cache for it initializes, and the watcher retries that.
-    let refused: Vec<_> = events
-        .iter()
-        .filter(|e| e.code() == 401 || e.code() == 403)
-        .collect();
+    let refused = refusals(&events);
     assert!(
         refused.is_empty(),
-        "requests of {user} were refused by authentication/RBAC: {:#?}",
-        summary(&refused.into_iter().cloned().collect::<Vec<_>>())
+        "requests of {user} were refused by authentication/RBAC: {refused:#?}"
     );
     let unused = unused_permissions(&role.rules.unwrap_or_default(), &events);
     eprintln!("requests of {user}: {:?}", summary(&events));
@@ -128,56 +124,4 @@ async fn checkpoint_01_controllers_need_no_more_than_the_shipped_cluster_role() 
         "the ClusterRole grants permissions nobody uses: {unused:?}"
     );
     Ok(())
-}
-
-/// RBAC decisions come from an informer cache: ask the authorizer (as admin, so the audit log of
-/// the ServiceAccount stays clean) until the new binding is in effect.
-async fn wait_until_authorizer_sees_binding(
-    admin: &kube::Client,
-    user: &str,
-) -> anyhow::Result<()> {
-    let reviews: Api<SubjectAccessReview> = Api::all(admin.clone());
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(user.to_owned()),
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(GROUP.to_owned()),
-                resource: Some("dockerclusters".to_owned()),
-                verb: Some("list".to_owned()),
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let answer = reviews.create(&PostParams::default(), &review).await?;
-        if answer.status.is_some_and(|status| status.allowed) {
-            return Ok(());
-        }
-        anyhow::ensure!(Instant::now() < deadline, "the binding never took effect");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn events_of(events: &[AuditEvent], user: &str) -> Vec<AuditEvent> {
-    events
-        .iter()
-        .filter(|event| event.effective_user() == user)
-        .cloned()
-        .collect()
-}
-
-/// `verb resource -> code` lines, deduplicated, for readable assertion messages.
-fn summary(events: &[AuditEvent]) -> BTreeSet<String> {
-    events
-        .iter()
-        .map(|e| {
-            let (group, resource, verb) = e
-                .permission()
-                .unwrap_or_else(|| (String::new(), e.request_uri.clone(), e.verb.clone()));
-            format!("{verb} {group}/{resource} -> {}", e.code())
-        })
-        .collect()
 }

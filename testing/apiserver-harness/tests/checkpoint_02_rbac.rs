@@ -6,14 +6,11 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use apiserver_harness::{
-    AuditEvent, ControlPlane, Needs, assets_for_test, create_from_yaml, create_namespace,
-    install_crds, unused_permissions,
+    ControlPlane, Needs, Permission, assets_for_test, create_from_yaml, create_namespace,
+    install_crds, refusals, requests_of, unused_permissions, wait_until_allowed,
 };
 use checkpoint_02::cli::Cli;
 use clap::Parser;
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::Api;
@@ -73,21 +70,21 @@ async fn checkpoint_02_manager_needs_no_more_than_the_shipped_roles() -> anyhow:
         .create(&post, &lease_role_binding)
         .await?;
     let user = format!("system:serviceaccount:{namespace}:{name}");
-    for (group, resource, verb, in_namespace) in [
-        (
-            "infrastructure.cluster.x-k8s.io",
-            "dockerclusters",
-            "list",
-            None,
-        ),
-        (
-            "coordination.k8s.io",
-            "leases",
-            "get",
-            Some(namespace.as_str()),
-        ),
+    for permission in [
+        Permission {
+            group: "infrastructure.cluster.x-k8s.io",
+            resource: "dockerclusters",
+            verb: "list",
+            namespace: None,
+        },
+        Permission {
+            group: "coordination.k8s.io",
+            resource: "leases",
+            verb: "get",
+            namespace: Some(&namespace),
+        },
     ] {
-        wait_until_allowed(&admin, &user, group, resource, verb, in_namespace).await?;
+        wait_until_allowed(&admin, &user, permission).await?;
     }
 
     let client = control_plane
@@ -116,16 +113,8 @@ async fn checkpoint_02_manager_needs_no_more_than_the_shipped_roles() -> anyhow:
     // Stopping releases the Lease: that write must be allowed too.
     running.stop().await?;
 
-    let events: Vec<AuditEvent> = control_plane
-        .audit_events()?
-        .into_iter()
-        .filter(|event| event.effective_user() == user)
-        .collect();
-    let refused: BTreeSet<String> = events
-        .iter()
-        .filter(|e| e.code() == 401 || e.code() == 403)
-        .map(|e| format!("{} {}", e.verb, e.request_uri))
-        .collect();
+    let events = requests_of(&control_plane.audit_events()?, &user);
+    let refused = refusals(&events);
     assert!(refused.is_empty(), "refused by RBAC: {refused:#?}");
 
     let mut rules = cluster_role.rules.unwrap_or_default();
@@ -146,42 +135,4 @@ async fn checkpoint_02_manager_needs_no_more_than_the_shipped_roles() -> anyhow:
         "granted but unused (only the Events rules may be, until chapter 3): see {RBAC}"
     );
     Ok(())
-}
-
-/// RBAC decisions come from an informer cache: ask the authorizer until the bindings apply.
-async fn wait_until_allowed(
-    admin: &kube::Client,
-    user: &str,
-    group: &str,
-    resource: &str,
-    verb: &str,
-    namespace: Option<&str>,
-) -> anyhow::Result<()> {
-    let reviews: Api<SubjectAccessReview> = Api::all(admin.clone());
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(user.to_owned()),
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(group.to_owned()),
-                resource: Some(resource.to_owned()),
-                verb: Some(verb.to_owned()),
-                namespace: namespace.map(str::to_owned),
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let answer = reviews.create(&PostParams::default(), &review).await?;
-        if answer.status.is_some_and(|status| status.allowed) {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{verb} {resource} never became allowed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

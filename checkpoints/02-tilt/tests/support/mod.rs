@@ -1,4 +1,4 @@
-//! Shared by the manager tests: a scripted API server and a tiny HTTP client.
+//! Shared by the tests: a scripted API server, a tiny HTTP client and an RBAC rule matcher.
 
 #![allow(dead_code)] // each test file uses a different part
 
@@ -96,4 +96,18 @@ pub async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+/// Whether a Role or ClusterRole (as JSON) grants `verb` on `group`/`resource`.
+pub fn role_allows(role: &serde_json::Value, group: &str, resource: &str, verb: &str) -> bool {
+    let lists = |rule: &serde_json::Value, key: &str, wanted: &str| {
+        rule[key]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|item| item == wanted))
+    };
+    role["rules"].as_array().into_iter().flatten().any(|rule| {
+        lists(rule, "apiGroups", group)
+            && lists(rule, "resources", resource)
+            && lists(rule, "verbs", verb)
+    })
 }
