@@ -1,0 +1,492 @@
+//! Checkpoint 03 on real parts: kube-apiserver and etcd, the Cluster API core manager, a real
+//! Docker engine, and our manager running under the ServiceAccount and ClusterRole it ships.
+//!
+//! One Cluster goes through its whole life: the load balancer runs, the endpoint is set and core
+//! copies it (and "provisioned") to the Cluster; a converged DockerCluster causes zero API writes
+//! and zero Docker mutations; a stopped load balancer is healed; pause stops all work; deleting
+//! the Cluster cascades through core and leaves no container. RBAC: nothing is refused and every
+//! granted rule is used.
+//!
+//! A second test sends the admission table of checkpoint 03 to the API server.
+
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use apiserver_harness::{
+    AuditEvent, CapiManager, ControlPlane, Needs, Permission, assets_for_test, create_from_yaml,
+    create_namespace, dynamic_api, get_table, install_crds, refusals, requests_of, summary,
+    unused_permissions, wait_for, wait_until_allowed,
+};
+use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
+use capdkc_docker::test_support::{LB_TEST_IMAGE, docker_env, run_labels};
+use capdkc_docker::{BollardRuntime, ContainerRuntime};
+use checkpoint_03::api::DockerCluster;
+use checkpoint_03::cli::Cli;
+use checkpoint_03::conditions;
+use checkpoint_03::controllers::Docker;
+use clap::Parser;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::{Value, json};
+
+const SERVICE_ACCOUNT: &str =
+    include_str!("../../../checkpoints/03-cluster-controller/config/rbac/service_account.yaml");
+const ROLE: &str = include_str!("../../../checkpoints/03-cluster-controller/config/rbac/role.yaml");
+const ROLE_BINDING: &str =
+    include_str!("../../../checkpoints/03-cluster-controller/config/rbac/role_binding.yaml");
+const ADMISSION_CASES: &str = include_str!(
+    "../../../checkpoints/03-cluster-controller/tests/cases/docker_cluster_admission.yaml"
+);
+
+/// Generous: two cores are shared by the API server, etcd, core, our manager and Docker.
+const TIMEOUT: Duration = Duration::from_secs(90);
+const NAMESPACE: &str = "e2e";
+
+#[tokio::test]
+async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
+    let test = "a_docker_cluster_lives_and_dies_on_real_parts";
+    let Some(assets) = assets_for_test(test, Needs::ClusterApi)? else {
+        return Ok(());
+    };
+    let Some(docker_env) = docker_env(test).await else {
+        return Ok(());
+    };
+    let control_plane = ControlPlane::start(&assets).await?;
+    let admin = control_plane.client().await?;
+    install_crds(&admin, &checkpoint_03::crdgen::crds()).await?;
+    let capi = CapiManager::start(&control_plane, &assets).await?;
+    let (client, user, rules) = shipped_service_account(&control_plane, &admin).await?;
+
+    // Our manager, as it runs in a pod, with Docker confined to this test's network and label.
+    let docker = Docker {
+        runtime: BollardRuntime::connect().await?,
+        network: docker_env.network.clone(),
+        extra_labels: run_labels(&docker_env.run_id),
+    };
+    let options = Cli::parse_from([
+        "manager",
+        "--health-probe-bind-address=127.0.0.1:0",
+        "--metrics-bind-address=0",
+    ])
+    .manager;
+    let running = checkpoint_03::manager::start(client, &options, docker).await?;
+
+    // A cluster name unique on this Docker host: container names are per host.
+    let name = format!(
+        "c03-{}",
+        &docker_env.network[docker_env.network.len() - 8..]
+    );
+    let lb = format!("{name}-lb");
+    create_namespace(&admin, NAMESPACE).await?;
+    create_from_yaml(&admin, NAMESPACE, &cluster_yaml(&name)).await?;
+    create_from_yaml(&admin, NAMESPACE, &docker_cluster_yaml(&name)).await?;
+    let docker_clusters = Api::<DockerCluster>::namespaced(admin.clone(), NAMESPACE);
+    let clusters = dynamic_api(&admin, NAMESPACE, "cluster.x-k8s.io/v1beta2", "Cluster").await?;
+    let explain = |error: apiserver_harness::Error| {
+        anyhow::anyhow!(
+            "{error}\n--- cluster-api-manager log tail ---\n{}",
+            capi.log_tail()
+        )
+    };
+
+    // 1. Provisioned: the load balancer runs, the endpoint points at it, core copied both.
+    let provisioned = wait_for(&docker_clusters, &name, TIMEOUT, |dc| {
+        dc.status
+            .as_ref()
+            .and_then(|s| s.initialization.as_ref())
+            .and_then(|i| i.provisioned)
+            == Some(true)
+    })
+    .await
+    .map_err(explain)?;
+    let endpoint = provisioned
+        .spec
+        .control_plane_endpoint
+        .clone()
+        .unwrap_or_default();
+    let status = provisioned.status.clone().unwrap_or_default();
+    for type_ in [conditions::READY, conditions::LOAD_BALANCER_AVAILABLE] {
+        assert!(
+            conditions::is_true(&status.conditions, type_),
+            "{type_}: {status:#?}"
+        );
+    }
+    assert_eq!(
+        conditions::get(&status.conditions, conditions::PAUSED).map(|c| c.status.as_str()),
+        Some("False")
+    );
+    assert_eq!(endpoint.port, Some(6443));
+    let runtime = &docker_env.rt;
+    let container = runtime.inspect(&lb).await?;
+    assert!(container.running, "{container:?}");
+    assert_eq!(
+        container.ip_on(&docker_env.network),
+        endpoint.host.as_deref(),
+        "the endpoint is the load balancer's address on the cluster network"
+    );
+    assert_eq!(
+        container.image, LB_TEST_IMAGE,
+        "spec.loadBalancer.image is used"
+    );
+    let config = runtime.read_file(&lb, CONFIG_PATH).await?;
+    assert_eq!(
+        String::from_utf8_lossy(&config),
+        render(&LbConfig::new(Vec::new())),
+        "no control-plane node yet: a frontend without servers"
+    );
+
+    let cluster = wait_for(&clusters, &name, TIMEOUT, |cluster| {
+        cluster
+            .data
+            .pointer("/status/initialization/infrastructureProvisioned")
+            == Some(&Value::Bool(true))
+            && cluster
+                .data
+                .pointer("/spec/controlPlaneEndpoint/host")
+                .is_some()
+    })
+    .await
+    .map_err(explain)?;
+    assert_eq!(
+        cluster.data.pointer("/spec/controlPlaneEndpoint"),
+        Some(&json!({ "host": endpoint.host, "port": 6443 })),
+        "core copied our endpoint to the Cluster"
+    );
+    let mirrored = condition(&cluster, "InfrastructureReady");
+    assert_eq!(
+        mirrored.and_then(|c| c.get("status")),
+        Some(&json!("True")),
+        "core mirrors our Ready: {mirrored:?}"
+    );
+    let table = get_table(
+        &admin,
+        &format!(
+            "/apis/infrastructure.cluster.x-k8s.io/v1alpha1/namespaces/{NAMESPACE}/dockerclusters"
+        ),
+    )
+    .await?;
+    assert_eq!(table.cell(&name, "Cluster"), Some(&json!(name)));
+    assert_eq!(table.cell(&name, "Provisioned"), Some(&json!(true)));
+    assert_eq!(table.cell(&name, "Ready"), Some(&json!("True")));
+    assert_eq!(
+        table.cell(&name, "Endpoint"),
+        endpoint.host.as_ref().map(|h| json!(h)).as_ref()
+    );
+
+    // 2. Converged: another reconcile writes nothing, to the API or to Docker.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = running.metrics.reconciles("dockercluster");
+    let audit_mark = control_plane.audit_events()?.len();
+    let docker_mark = unix_now();
+    poke(&docker_clusters, &name, "converged").await?;
+    let deadline = Instant::now() + TIMEOUT;
+    while running.metrics.reconciles("dockercluster") <= before {
+        anyhow::ensure!(Instant::now() < deadline, "the poke caused no reconcile");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let since_mark = control_plane.audit_events()?.split_off(audit_mark);
+    let writes: Vec<AuditEvent> = requests_of(&since_mark, &user)
+        .into_iter()
+        .filter(|e| matches!(e.verb.as_str(), "create" | "update" | "patch" | "delete"))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "a converged DockerCluster was written: {:#?}",
+        summary(&writes)
+    );
+    let docker_actions = docker_events(&lb, docker_mark, unix_now() + 1);
+    eprintln!(
+        "converged reconcile: {} API requests by the manager, Docker actions {docker_actions:?}",
+        requests_of(&since_mark, &user).len()
+    );
+    assert!(
+        docker_actions.iter().all(|action| action == "archive-path"),
+        "a converged DockerCluster changed Docker (only reads of the config expected): {docker_actions:?}"
+    );
+
+    // 3. A stopped load balancer is started again, twice (the second event is a repeat).
+    for round in 1..=2 {
+        docker_cli(&["stop", "--time", "1", &lb]);
+        poke(&docker_clusters, &name, &format!("heal-{round}")).await?;
+        wait_until(&format!("{lb} runs again (round {round})"), async || {
+            runtime.inspect(&lb).await.is_ok_and(|c| c.running)
+        })
+        .await?;
+    }
+    let events = Api::<Event>::namespaced(admin.clone(), NAMESPACE);
+    let healed: Vec<Event> = events
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("LoadBalancerHealed"))
+        .collect();
+    assert_eq!(healed.len(), 1, "repeats merge into one event: {healed:#?}");
+    assert_eq!(healed[0].type_.as_deref(), Some("Warning"));
+
+    // 4. Pause: Paused=True and no work at all, even on a missing load balancer; unpause heals.
+    let merge = PatchParams::default();
+    clusters
+        .patch(
+            &name,
+            &merge,
+            &Patch::Merge(json!({ "spec": { "paused": true } })),
+        )
+        .await?;
+    wait_for(&docker_clusters, &name, TIMEOUT, |dc| {
+        is_condition(dc, conditions::PAUSED, "True")
+    })
+    .await?;
+    docker_cli(&["rm", "--force", &lb]);
+    poke(&docker_clusters, &name, "paused").await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        runtime.inspect(&lb).await.is_err(),
+        "a paused cluster's load balancer was recreated"
+    );
+    clusters
+        .patch(
+            &name,
+            &merge,
+            &Patch::Merge(json!({ "spec": { "paused": false } })),
+        )
+        .await?;
+    wait_for(&docker_clusters, &name, TIMEOUT, |dc| {
+        is_condition(dc, conditions::PAUSED, "False")
+    })
+    .await?;
+    wait_until(&format!("{lb} is recreated after unpausing"), async || {
+        runtime.inspect(&lb).await.is_ok_and(|c| c.running)
+    })
+    .await?;
+
+    // 5. Deleting the Cluster: core deletes the DockerCluster, we remove the container.
+    clusters.delete(&name, &DeleteParams::default()).await?;
+    wait_until("the Cluster and the DockerCluster are gone", async || {
+        matches!(docker_clusters.get_opt(&name).await, Ok(None))
+            && matches!(clusters.get_opt(&name).await, Ok(None))
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("{error}\n{}", capi.log_tail()))?;
+    let left = runtime
+        .list_by_labels(&run_labels(&docker_env.run_id))
+        .await?;
+    assert!(left.is_empty(), "containers left behind: {left:?}");
+    running.stop().await?;
+
+    // RBAC: the shipped ClusterRole was enough, and no rule in it went unused.
+    let audit = requests_of(&control_plane.audit_events()?, &user);
+    let refused = refusals(&audit);
+    assert!(refused.is_empty(), "refused by RBAC: {refused:#?}");
+    let unused = unused_permissions(&rules, &audit);
+    eprintln!("the manager's requests: {:#?}", summary(&audit));
+    assert!(
+        unused.is_empty(),
+        "granted but never used (remove them from config/rbac/role.yaml): {unused:#?}"
+    );
+    docker_env.cleanup().await;
+    Ok(())
+}
+
+/// Every case of checkpoint 03's admission table, judged by kube-apiserver itself.
+#[tokio::test]
+async fn the_api_server_judges_the_admission_table_as_the_unit_tests_do() -> anyhow::Result<()> {
+    let test = "the_api_server_judges_the_admission_table_as_the_unit_tests_do";
+    let Some(assets) = assets_for_test(test, Needs::ControlPlane)? else {
+        return Ok(());
+    };
+    let control_plane = ControlPlane::start(&assets).await?;
+    let client = control_plane.client().await?;
+    install_crds(&client, &checkpoint_03::crdgen::crds()).await?;
+    create_namespace(&client, "admission").await?;
+    let api = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        "admission",
+        &kube::discovery::ApiResource::erase::<DockerCluster>(&()),
+    );
+    let cases: Vec<Value> = serde_saphyr::from_str(ADMISSION_CASES)?;
+    assert!(cases.len() >= 10, "the table has its cases");
+    let mut failures = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let title = case["case"].as_str().unwrap_or_default().to_owned();
+        let name = format!("case-{index}");
+        let object = |spec: &Value| -> anyhow::Result<DynamicObject> {
+            Ok(serde_json::from_value(json!({
+                "apiVersion": "infrastructure.cluster.x-k8s.io/v1alpha1",
+                "kind": "DockerCluster",
+                "metadata": { "name": name },
+                "spec": spec,
+            }))?)
+        };
+        // Transition rules need an object to update: create it from `old`, then replace it.
+        let verdict = match case.get("old") {
+            Some(old) => {
+                let created = api.create(&PostParams::default(), &object(old)?).await?;
+                let mut updated = object(&case["spec"])?;
+                updated.metadata.resource_version = created.metadata.resource_version;
+                api.replace(&name, &PostParams::default(), &updated).await
+            }
+            None => {
+                api.create(&PostParams::default(), &object(&case["spec"])?)
+                    .await
+            }
+        };
+        match (verdict, case["rejected"].as_str()) {
+            (Ok(_), None) => {}
+            (Err(kube::Error::Api(status)), Some(expected)) if status.code == 422 => {
+                if !status.message.contains(expected) {
+                    failures.push(format!(
+                        "{title}: rejected, but the message lacks {expected:?}: {}",
+                        status.message
+                    ));
+                }
+            }
+            (Ok(_), Some(expected)) => failures.push(format!(
+                "{title}: accepted, expected a rejection ({expected})"
+            )),
+            (Err(error), _) => failures.push(format!("{title}: {error}")),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    Ok(())
+}
+
+/// The ServiceAccount and ClusterRole as shipped, bound; a client that impersonates it; the user
+/// name the audit log shows; and the rules granted.
+async fn shipped_service_account(
+    control_plane: &ControlPlane,
+    admin: &Client,
+) -> anyhow::Result<(Client, String, Vec<k8s_openapi::api::rbac::v1::PolicyRule>)> {
+    let service_account: ServiceAccount = serde_saphyr::from_str(SERVICE_ACCOUNT)?;
+    let cluster_role: ClusterRole = serde_saphyr::from_str(ROLE)?;
+    let binding: ClusterRoleBinding = serde_saphyr::from_str(ROLE_BINDING)?;
+    let namespace = service_account.namespace().unwrap_or_default();
+    let name = service_account.name_any();
+    let post = PostParams::default();
+    create_namespace(admin, &namespace).await?;
+    Api::<ServiceAccount>::namespaced(admin.clone(), &namespace)
+        .create(&post, &service_account)
+        .await?;
+    Api::<ClusterRole>::all(admin.clone())
+        .create(&post, &cluster_role)
+        .await?;
+    Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&post, &binding)
+        .await?;
+    let user = format!("system:serviceaccount:{namespace}:{name}");
+    let permission = Permission {
+        group: "cluster.x-k8s.io",
+        resource: "clusters",
+        verb: "watch",
+        namespace: None,
+    };
+    wait_until_allowed(admin, &user, permission).await?;
+    let client = control_plane
+        .client_as_service_account(&namespace, &name)
+        .await?;
+    Ok((client, user, cluster_role.rules.unwrap_or_default()))
+}
+
+fn cluster_yaml(name: &str) -> String {
+    format!(
+        "apiVersion: cluster.x-k8s.io/v1beta2
+kind: Cluster
+metadata:
+  name: {name}
+spec:
+  infrastructureRef:
+    apiGroup: infrastructure.cluster.x-k8s.io
+    kind: DockerCluster
+    name: {name}
+"
+    )
+}
+
+/// The seed workshop's LoadBalancerImage step in use: the test image, built locally.
+fn docker_cluster_yaml(name: &str) -> String {
+    format!(
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1alpha1
+kind: DockerCluster
+metadata:
+  name: {name}
+spec:
+  loadBalancer:
+    image: {LB_TEST_IMAGE}
+"
+    )
+}
+
+/// Changes an annotation, which makes the controller reconcile the object once more.
+async fn poke(api: &Api<DockerCluster>, name: &str, value: &str) -> anyhow::Result<()> {
+    let patch = json!({ "metadata": { "annotations": { "e2e.capdkc.test/poke": value } } });
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await?;
+    Ok(())
+}
+
+fn is_condition(docker_cluster: &DockerCluster, type_: &str, status: &str) -> bool {
+    docker_cluster
+        .status
+        .as_ref()
+        .is_some_and(|s| conditions::get(&s.conditions, type_).is_some_and(|c| c.status == status))
+}
+
+/// A v1beta2 condition of an object read without types.
+fn condition<'a>(object: &'a DynamicObject, type_: &str) -> Option<&'a Value> {
+    object
+        .data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
+}
+
+async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + TIMEOUT;
+    while !done().await {
+        anyhow::ensure!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The actions Docker recorded for `container` between two times (`docker events`), which is
+/// how Docker itself reports what was done to a container.
+fn docker_events(container: &str, since: u64, until: u64) -> Vec<String> {
+    let output = docker_cli(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("container={container}"),
+        "--format",
+        "{{.Action}}",
+    ]);
+    output.lines().map(str::to_owned).collect()
+}
+
+fn docker_cli(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
