@@ -1,5 +1,6 @@
 //! The manager binary: runs the manager, or prints the CRDs.
 
+use anyhow::Context as _;
 use clap::Parser;
 
 use capdkc_docker::BollardRuntime;
@@ -22,14 +23,17 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let options = cli.manager;
             telemetry::init(&options.log_level, options.log_format)?;
-            let client = kube::Client::try_default().await?;
             // No Docker, no provider: fail at start rather than in every reconcile.
+            let runtime = BollardRuntime::connect()
+                .await
+                .context("cannot use the Docker engine")?;
             let docker = Docker {
-                runtime: BollardRuntime::connect().await?,
+                runtime,
                 network: options.docker_network.clone(),
                 extra_labels: Default::default(),
             };
             controllers::docker_reachable(&docker).await?;
+            let client = kube::Client::try_default().await?;
             let running = manager::start(client, &options, docker).await?;
             let shutdown = running.shutdown_handle();
             tokio::spawn(async move {

@@ -55,7 +55,36 @@ fn help_lists_every_flag() {
         "--watch-filter",
         "--log-level",
         "--log-format",
+        "--docker-network",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn without_a_usable_docker_engine_the_manager_stops_at_start() {
+    for (docker_host, expected) in [
+        (
+            "unix:///nonexistent/docker.sock",
+            "cannot use the Docker engine",
+        ),
+        (
+            "tcp://127.0.0.1:2375",
+            "refusing DOCKER_HOST=tcp://127.0.0.1:2375",
+        ),
+    ] {
+        let output = Command::new(MANAGER)
+            .env("KUBECONFIG", "/nonexistent")
+            .env("DOCKER_HOST", docker_host)
+            .env_remove("DOCKER_TLS_VERIFY")
+            .args([
+                "--health-probe-bind-address=127.0.0.1:0",
+                "--metrics-bind-address=0",
+            ])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{docker_host}: {stderr}");
+        assert!(stderr.contains(expected), "{docker_host}: {stderr}");
     }
 }

@@ -35,6 +35,9 @@ impl BollardRuntime {
     /// the API version: bollard speaks 1.53 by default, and a Docker 20.10 engine (API 1.41)
     /// rejects every request from a client that is "too new" unless we step down first.
     pub async fn connect() -> RuntimeResult<Self> {
+        let host = std::env::var("DOCKER_HOST").ok();
+        let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
+        refuse_plain_tcp(host.as_deref(), tls)?;
         let docker = Docker::connect_with_defaults().map_err(map_err)?;
         Self::from_docker(docker).await
     }
@@ -47,6 +50,22 @@ impl BollardRuntime {
     }
 }
 // ANCHOR_END: connect
+
+/// Access to the Docker API is root on the Docker host: never over an unencrypted,
+/// unauthenticated TCP connection (`DOCKER_HOST=tcp://...` without `DOCKER_TLS_VERIFY`).
+fn refuse_plain_tcp(docker_host: Option<&str>, tls_verify: bool) -> RuntimeResult<()> {
+    match docker_host {
+        Some(host)
+            if (host.starts_with("tcp://") || host.starts_with("http://")) && !tls_verify =>
+        {
+            Err(RuntimeError::Other(format!(
+                "refusing DOCKER_HOST={host}: plain TCP gives anyone on the network root on the \
+                 Docker host; use the Unix socket, or TLS (DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
 
 impl BollardRuntime {
     /// The underlying client, for calls outside the trait (tests, benchmarks).
@@ -461,6 +480,18 @@ impl ContainerRuntime for BollardRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_tcp_docker_hosts_are_refused() {
+        assert!(refuse_plain_tcp(None, false).is_ok());
+        assert!(refuse_plain_tcp(Some("unix:///var/run/docker.sock"), false).is_ok());
+        assert!(refuse_plain_tcp(Some("tcp://10.0.0.5:2376"), true).is_ok());
+        let refused = refuse_plain_tcp(Some("tcp://10.0.0.5:2375"), false);
+        assert!(
+            matches!(&refused, Err(RuntimeError::Other(m)) if m.contains("DOCKER_TLS_VERIFY")),
+            "{refused:?}"
+        );
+    }
     use crate::runtime::PortPublish;
 
     #[test]

@@ -32,6 +32,7 @@ use crate::api::{ApiEndpoint, DockerCluster, DockerClusterStatus, Initialization
 use crate::capi::{Cluster, MANAGED_BY_ANNOTATION, has_paused_annotation};
 use crate::conditions::{self, LOAD_BALANCER_AVAILABLE, Observation, PAUSED, reasons};
 
+// ANCHOR: constants
 /// The controller's name in metrics and logs.
 pub const NAME: &str = "dockercluster";
 /// Keeps a DockerCluster until its load balancer is gone.
@@ -41,6 +42,7 @@ pub const DEFAULT_PORT: u16 = 6443;
 /// How often a converged DockerCluster is looked at again: Docker does not tell us when a
 /// container stops, so this is how a stopped load balancer gets healed.
 pub const RESYNC: Duration = Duration::from_secs(300);
+// ANCHOR_END: constants
 
 /// Why a reconcile failed; the controller retries it with backoff.
 #[derive(Debug, thiserror::Error)]
@@ -386,6 +388,7 @@ async fn control_plane_backends<D: ContainerRuntime>(
 }
 // ANCHOR_END: backends
 
+// ANCHOR: set_endpoint
 /// Fills in the endpoint with server-side apply: we own only the fields we set.
 async fn set_endpoint(
     api: &Api<DockerCluster>,
@@ -405,6 +408,7 @@ async fn set_endpoint(
     .await?;
     Ok(())
 }
+// ANCHOR_END: set_endpoint
 
 // ANCHOR: step
 /// What one reconcile has observed so far: the status it will write and the events it will
