@@ -11,7 +11,7 @@ use bollard::models::{
     NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
     UploadToContainerOptionsBuilder,
 };
@@ -68,6 +68,32 @@ fn refuse_plain_tcp(docker_host: Option<&str>, tls_verify: bool) -> RuntimeResul
 }
 
 impl BollardRuntime {
+    async fn create_from_local_image(&self, spec: &ContainerSpec) -> RuntimeResult<String> {
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        let created = self
+            .docker
+            .create_container(Some(options), create_body(spec))
+            .await
+            .map_err(map_err)?;
+        Ok(created.id)
+    }
+
+    /// Pulls `image` (a full reference, tag and/or digest), as `docker run` would first.
+    async fn pull(&self, image: &str) -> RuntimeResult<()> {
+        tracing::info!(image, "pulling image");
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
+        self.docker
+            .create_image(Some(options), None, None)
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| RuntimeError::Other(format!("pulling image {image}: {e}")))?;
+        Ok(())
+    }
+
     /// The underlying client, for calls outside the trait (tests, benchmarks).
     pub fn docker(&self) -> &Docker {
         &self.docker
@@ -202,15 +228,14 @@ fn split_path(path: &str) -> RuntimeResult<(&str, &str)> {
 
 impl ContainerRuntime for BollardRuntime {
     async fn create(&self, spec: &ContainerSpec) -> RuntimeResult<String> {
-        let options = CreateContainerOptionsBuilder::new()
-            .name(&spec.name)
-            .build();
-        let created = self
-            .docker
-            .create_container(Some(options), create_body(spec))
-            .await
-            .map_err(map_err)?;
-        Ok(created.id)
+        match self.create_from_local_image(spec).await {
+            // Docker's create endpoint does not pull (the CLI pulls before calling it).
+            Err(RuntimeError::NotFound(message)) if message.contains("No such image") => {
+                self.pull(&spec.image).await?;
+                self.create_from_local_image(spec).await
+            }
+            result => result,
+        }
     }
 
     async fn start(&self, name: &str) -> RuntimeResult<()> {

@@ -353,3 +353,31 @@ async fn exec_reports_exit_codes_and_large_stdin() {
     );
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_missing_image_is_pulled_and_a_failed_pull_is_reported() {
+    let Some(env) = docker_env("missing-image").await else {
+        return;
+    };
+    // A registry on a port nothing listens on: the pull fails at once, with no network needed.
+    let image = "127.0.0.1:1/capdkc-test/missing:v0";
+    let settings = loadbalancer::LbSettings {
+        image: Some(image.into()),
+        ..env.lb_settings()
+    };
+    let error = loadbalancer::ensure_lb(&env.rt, &settings, &env.identity("dc"))
+        .await
+        .expect_err("the image cannot be pulled");
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("pulling image {image}")),
+        "the error names the pull and the image: {message}"
+    );
+    let left = env
+        .rt
+        .list_by_labels(&common::run_labels(&env.run_id))
+        .await
+        .expect("list");
+    assert!(left.is_empty(), "nothing half-created: {left:?}");
+    env.cleanup().await;
+}
