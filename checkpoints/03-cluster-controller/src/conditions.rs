@@ -26,6 +26,7 @@ pub mod reasons {
     pub const CREATING: &str = "Creating";
     pub const CONTAINER_NOT_RUNNING: &str = "ContainerNotRunning";
     pub const NAME_CONFLICT: &str = "NameConflict";
+    pub const ENDPOINT_MISMATCH: &str = "EndpointMismatch";
 }
 
 /// Where "now" comes from; tests pass a fixed clock.

@@ -263,6 +263,29 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
         runtime.inspect(&lb).await.is_ok_and(|c| c.running)
     })
     .await?;
+    // Docker usually hands the new container another address; the endpoint cannot follow, and
+    // the condition must say so rather than report the cluster ready.
+    let new_ip = runtime
+        .inspect(&lb)
+        .await?
+        .ip_on(&docker_env.network)
+        .map(str::to_owned);
+    let expected = if new_ip == endpoint.host {
+        "Available"
+    } else {
+        "EndpointMismatch"
+    };
+    eprintln!(
+        "recreated load balancer: {new_ip:?} (endpoint {:?})",
+        endpoint.host
+    );
+    wait_for(&docker_clusters, &name, TIMEOUT, |dc| {
+        dc.status.as_ref().is_some_and(|s| {
+            conditions::get(&s.conditions, conditions::LOAD_BALANCER_AVAILABLE)
+                .is_some_and(|c| c.reason == expected)
+        })
+    })
+    .await?;
 
     // 5. Deleting the Cluster: core deletes the DockerCluster, we remove the container.
     clusters.delete(&name, &DeleteParams::default()).await?;

@@ -27,7 +27,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::status::{apply_params, apply_status};
-use super::{Context, finalizer};
+use super::{Context, DisplayChain, finalizer};
 use crate::api::{ApiEndpoint, DockerCluster, DockerClusterStatus, Initialization};
 use crate::capi::{Cluster, MANAGED_BY_ANNOTATION, has_paused_annotation};
 use crate::conditions::{self, LOAD_BALANCER_AVAILABLE, Observation, PAUSED, reasons};
@@ -72,15 +72,21 @@ pub async fn reconcile<D: ContainerRuntime>(
         .ok_or_else(|| Error::NoNamespace(docker_cluster.name_any()))?;
     let api = Api::<DockerCluster>::namespaced(ctx.client.clone(), &namespace);
 
-    // Someone else provides this cluster's infrastructure: not ours to touch.
+    let deleting = docker_cluster.meta().deletion_timestamp.is_some();
+
+    // Someone else provides this cluster's infrastructure: not ours to touch. (Marked so after
+    // we had added our finalizer, a deletion still has to let go.)
     if is_externally_managed(&docker_cluster) {
+        if deleting {
+            release_orphan(&api, &docker_cluster, &ctx).await?;
+        }
         tracing::debug!("externally managed; skipping");
         return Ok(Action::await_change());
     }
 
     // Core sets the owner reference once it sees the Cluster; the Cluster watch wakes us then.
     let Some(cluster) = owner_cluster(&ctx.client, &docker_cluster, &namespace).await? else {
-        if docker_cluster.meta().deletion_timestamp.is_some() {
+        if deleting && !has_paused_annotation(&docker_cluster.metadata) {
             release_orphan(&api, &docker_cluster, &ctx).await?;
         }
         tracing::debug!("waiting for Cluster API to set the owner Cluster");
@@ -95,7 +101,7 @@ pub async fn reconcile<D: ContainerRuntime>(
     }
     step.observe(Observation::falsehood(PAUSED, reasons::NOT_PAUSED, ""));
 
-    if docker_cluster.meta().deletion_timestamp.is_some() {
+    if deleting {
         return reconcile_delete(&api, &docker_cluster, &cluster, step, &ctx).await;
     }
 
@@ -188,10 +194,33 @@ async fn reconcile_normal<D: ContainerRuntime>(
             step.finish(api, docker_cluster).await?;
             return Err(EnsureError::NameConflict { name }.into());
         }
-        Err(error) => return Err(error.into()),
+        Err(error) => {
+            // Docker is down, the image cannot be pulled, the port is taken: say so where
+            // people look first, then retry with backoff.
+            step.observe(Observation::falsehood(
+                LOAD_BALANCER_AVAILABLE,
+                reasons::CONTAINER_NOT_RUNNING,
+                format!(
+                    "cannot run the load-balancer container: {}",
+                    DisplayChain(&error)
+                ),
+            ));
+            step.finish(api, docker_cluster).await?;
+            return Err(error.into());
+        }
     };
+    let was_provisioned = step
+        .status
+        .initialization
+        .as_ref()
+        .and_then(|i| i.provisioned);
     match lb.action {
         DockerAction::Existing => {}
+        DockerAction::Created if was_provisioned == Some(true) => step.event(
+            EventType::Warning,
+            "LoadBalancerRecreated",
+            &format!("{} was gone; created it again", lb.container.name),
+        ),
         DockerAction::Created => {
             step.event(EventType::Normal, "LoadBalancerCreated", &lb.container.name)
         }
@@ -201,10 +230,16 @@ async fn reconcile_normal<D: ContainerRuntime>(
             &format!("{} was not running; started it again", lb.container.name),
         ),
     }
-    let ip = lb
-        .ip
-        .clone()
-        .ok_or_else(|| Error::NoAddress(lb.container.name.clone(), docker.network.clone()))?;
+    let Some(ip) = lb.ip.clone() else {
+        let error = Error::NoAddress(lb.container.name.clone(), docker.network.clone());
+        step.observe(Observation::falsehood(
+            LOAD_BALANCER_AVAILABLE,
+            reasons::CONTAINER_NOT_RUNNING,
+            error.to_string(),
+        ));
+        step.finish(api, docker_cluster).await?;
+        return Err(error);
+    };
 
     // Its configuration: one backend per running control-plane node of this cluster.
     let backends = control_plane_backends(&docker.runtime, &identity, &docker.network).await?;
@@ -223,7 +258,7 @@ async fn reconcile_normal<D: ContainerRuntime>(
     // The endpoint: ours to fill in, never to overwrite.
     if endpoint.host.is_none() || endpoint.port.is_none() {
         let filled = ApiEndpoint {
-            host: Some(endpoint.host.unwrap_or(ip)),
+            host: Some(endpoint.host.unwrap_or_else(|| ip.clone())),
             port: Some(i32::from(port)),
         };
         set_endpoint(api, docker_cluster, &filled).await?;
@@ -238,10 +273,20 @@ async fn reconcile_normal<D: ContainerRuntime>(
         );
     }
 
-    step.observe(Observation::truth(
-        LOAD_BALANCER_AVAILABLE,
-        reasons::AVAILABLE,
-    ));
+    // The endpoint cannot change; a load balancer recreated on another address is unreachable
+    // through it. Say so instead of reporting Ready.
+    if let Some(mismatch) = endpoint_mismatch(&docker_cluster.spec.control_plane_endpoint, &ip) {
+        step.observe(Observation::falsehood(
+            LOAD_BALANCER_AVAILABLE,
+            reasons::ENDPOINT_MISMATCH,
+            mismatch,
+        ));
+    } else {
+        step.observe(Observation::truth(
+            LOAD_BALANCER_AVAILABLE,
+            reasons::AVAILABLE,
+        ));
+    }
     step.status.initialization = Some(Initialization {
         provisioned: Some(true),
     });
@@ -389,6 +434,18 @@ async fn control_plane_backends<D: ContainerRuntime>(
 // ANCHOR_END: backends
 
 // ANCHOR: set_endpoint
+/// When the endpoint's host is an IP address other than the load balancer's, what to tell people.
+pub fn endpoint_mismatch(endpoint: &Option<ApiEndpoint>, lb_ip: &str) -> Option<String> {
+    let host = endpoint.as_ref()?.host.as_deref()?;
+    let is_address = host.parse::<std::net::IpAddr>().is_ok();
+    (is_address && host != lb_ip).then(|| {
+        format!(
+            "the load-balancer container was recreated at {lb_ip}, but the control-plane endpoint \
+             is {host} and cannot change; delete and recreate the cluster"
+        )
+    })
+}
+
 /// Fills in the endpoint with server-side apply: we own only the fields we set.
 async fn set_endpoint(
     api: &Api<DockerCluster>,

@@ -1,6 +1,10 @@
-//! Shared by the tests: a scripted API server, a tiny HTTP client and an RBAC rule matcher.
+//! Shared by the tests: a scripted API server, a tiny HTTP client and an RBAC rule matcher;
+//! for the per-reconcile tests, a request-by-request API script and fixture builders.
 
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod fixtures;
+pub mod scripted;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
