@@ -51,6 +51,7 @@ async fn via_layer(rt: &BollardRuntime) -> anyhow::Result<Duration> {
         failure_domain: None,
         custom_image: Some(NODE_TEST_IMAGE.into()),
         version: None,
+        extra_mounts: Vec::new(),
     };
     let start = Instant::now();
     loadbalancer::ensure_lb(rt, &lb_settings, &identity("dc")).await?;

@@ -93,6 +93,27 @@ pub struct NodeRequest {
     pub custom_image: Option<String>,
     /// `Machine.spec.version`.
     pub version: Option<String>,
+    /// `DockerMachine.spec.extraMounts`, already validated (never a runtime socket).
+    pub extra_mounts: Vec<HostMount>,
+}
+
+/// A host path bind-mounted into a node container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostMount {
+    /// Path on the Docker host.
+    pub host_path: String,
+    /// Path inside the container.
+    pub container_path: String,
+    /// Mount read-only.
+    pub read_only: bool,
+}
+
+impl HostMount {
+    /// Docker's bind syntax, `host:container[:ro]`.
+    pub fn bind(&self) -> String {
+        let mode = if self.read_only { ":ro" } else { "" };
+        format!("{}:{}{mode}", self.host_path, self.container_path)
+    }
 }
 
 impl NodeRequest {
@@ -130,11 +151,12 @@ pub fn node_spec(settings: &NodeSettings, req: &NodeRequest) -> Result<Container
             host_port: None,
         });
     }
-    let binds = if settings.mount_lib_modules {
+    let mut binds = if settings.mount_lib_modules {
         vec!["/lib/modules:/lib/modules:ro".to_owned()]
     } else {
         Vec::new()
     };
+    binds.extend(req.extra_mounts.iter().map(HostMount::bind));
     Ok(ContainerSpec {
         hostname: Some(name.clone()),
         name,

@@ -22,6 +22,7 @@ fn node_request(env: &common::DockerEnv, machine: &str) -> NodeRequest {
         failure_domain: None,
         custom_image: Some(capdkc_docker::test_support::NODE_TEST_IMAGE.into()),
         version: None,
+        extra_mounts: Vec::new(),
     }
 }
 

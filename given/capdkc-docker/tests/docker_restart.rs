@@ -71,6 +71,7 @@ async fn containers_survive_a_daemon_restart_and_are_not_recreated() {
         failure_domain: None,
         custom_image: Some(capdkc_docker::test_support::NODE_TEST_IMAGE.into()),
         version: None,
+        extra_mounts: Vec::new(),
     };
     let (_, node) = node::ensure_node(&env.rt, &env.node_settings(), &request)
         .await

@@ -27,6 +27,7 @@ fn cp_request() -> NodeRequest {
         failure_domain: Some("fd-a".into()),
         custom_image: None,
         version: Some("v1.35.5".into()),
+        extra_mounts: Vec::new(),
     }
 }
 
@@ -51,6 +52,24 @@ fn control_plane_node_spec_matches_upstream_settings() {
     assert!(spec.ports.is_empty(), "workers publish nothing");
     assert!(spec.binds.is_empty());
     assert!(!spec.env.iter().any(|e| e.starts_with("KUBECONFIG=")));
+
+    let with_mounts = NodeRequest {
+        extra_mounts: vec![
+            node::HostMount {
+                host_path: "/srv/images".into(),
+                container_path: "/images".into(),
+                read_only: true,
+            },
+            node::HostMount {
+                host_path: "/srv/scratch".into(),
+                container_path: "/scratch".into(),
+                read_only: false,
+            },
+        ],
+        ..worker
+    };
+    let spec = node::node_spec(&settings, &with_mounts).unwrap();
+    assert_eq!(spec.binds, ["/srv/images:/images:ro", "/srv/scratch:/scratch"]);
 }
 
 /// F7: a stopped leftover of ours is removed and recreated.
