@@ -82,7 +82,34 @@ impl Cluster {
     pub fn is_paused(&self) -> bool {
         self.spec.paused == Some(true) || has_paused_annotation(&self.metadata)
     }
+
+    /// `status.initialization.infrastructureProvisioned`: our DockerCluster is ready.
+    pub fn is_infrastructure_provisioned(&self) -> bool {
+        let initialization = self.status.as_ref().and_then(|s| s.initialization.as_ref());
+        initialization.and_then(|i| i.infrastructure_provisioned) == Some(true)
+    }
+
+    /// The workload cluster's API server answers: core's `ControlPlaneInitialized` condition,
+    /// which covers both a control-plane provider (it also sets
+    /// `status.initialization.controlPlaneInitialized`) and stand-alone control-plane Machines.
+    pub fn is_control_plane_initialized(&self) -> bool {
+        let Some(status) = self.status.as_ref() else {
+            return false;
+        };
+        status
+            .initialization
+            .as_ref()
+            .and_then(|i| i.control_plane_initialized)
+            == Some(true)
+            || status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == CONTROL_PLANE_INITIALIZED && c.status == "True")
+    }
 }
+
+/// Core's Cluster condition: the first control-plane node is up.
+pub const CONTROL_PLANE_INITIALIZED: &str = "ControlPlaneInitialized";
 // ANCHOR_END: cluster
 
 // ANCHOR: machine

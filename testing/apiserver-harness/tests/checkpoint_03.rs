@@ -9,13 +9,14 @@
 //!
 //! A second test sends the admission table of checkpoint 03 to the API server.
 
-use std::process::Command;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::{Duration, Instant};
 
 use apiserver_harness::{
-    AuditEvent, CapiManager, ControlPlane, Needs, Permission, assets_for_test, create_from_yaml,
+    AuditEvent, CapiManager, ControlPlane, Needs, assets_for_test, create_from_yaml,
     create_namespace, dynamic_api, get_table, install_crds, refusals, requests_of, summary,
-    unused_permissions, wait_for, wait_until_allowed,
+    unused_permissions, wait_for,
 };
 use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
 use capdkc_docker::test_support::{LB_TEST_IMAGE, docker_env, run_labels};
@@ -25,11 +26,13 @@ use checkpoint_03::cli::Cli;
 use checkpoint_03::conditions;
 use checkpoint_03::controllers::Docker;
 use clap::Parser;
-use k8s_openapi::api::core::v1::ServiceAccount;
+use common::{
+    ShippedRbac, TIMEOUT, condition, docker_cli, docker_events, shipped_service_account, unix_now,
+    wait_until,
+};
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::Api;
 use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
 
 const SERVICE_ACCOUNT: &str =
@@ -41,8 +44,6 @@ const ADMISSION_CASES: &str = include_str!(
     "../../../checkpoints/03-cluster-controller/tests/cases/docker_cluster_admission.yaml"
 );
 
-/// Generous: two cores are shared by the API server, etcd, core, our manager and Docker.
-const TIMEOUT: Duration = Duration::from_secs(90);
 const NAMESPACE: &str = "e2e";
 
 #[tokio::test]
@@ -58,7 +59,12 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
     let admin = control_plane.client().await?;
     install_crds(&admin, &checkpoint_03::crdgen::crds()).await?;
     let capi = CapiManager::start(&control_plane, &assets).await?;
-    let (client, user, rules) = shipped_service_account(&control_plane, &admin).await?;
+    let rbac = ShippedRbac {
+        service_account: SERVICE_ACCOUNT,
+        cluster_role: ROLE,
+        cluster_role_binding: ROLE_BINDING,
+    };
+    let (client, user, rules) = shipped_service_account(&control_plane, &admin, rbac).await?;
 
     // Our manager, as it runs in a pod, with Docker confined to this test's network and label.
     let docker = Docker {
@@ -198,7 +204,7 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
         "a converged DockerCluster was written: {:#?}",
         summary(&writes)
     );
-    let docker_actions = docker_events(&lb, docker_mark, unix_now() + 1);
+    let docker_actions = docker_events(&lb, docker_mark, unix_now() + 1, "{{.Action}}");
     eprintln!(
         "converged reconcile: {} API requests by the manager, Docker actions {docker_actions:?}",
         requests_of(&since_mark, &user).len()
@@ -378,42 +384,6 @@ async fn the_api_server_judges_the_admission_table_as_the_unit_tests_do() -> any
     Ok(())
 }
 
-/// The ServiceAccount and ClusterRole as shipped, bound; a client that impersonates it; the user
-/// name the audit log shows; and the rules granted.
-async fn shipped_service_account(
-    control_plane: &ControlPlane,
-    admin: &Client,
-) -> anyhow::Result<(Client, String, Vec<k8s_openapi::api::rbac::v1::PolicyRule>)> {
-    let service_account: ServiceAccount = serde_saphyr::from_str(SERVICE_ACCOUNT)?;
-    let cluster_role: ClusterRole = serde_saphyr::from_str(ROLE)?;
-    let binding: ClusterRoleBinding = serde_saphyr::from_str(ROLE_BINDING)?;
-    let namespace = service_account.namespace().unwrap_or_default();
-    let name = service_account.name_any();
-    let post = PostParams::default();
-    create_namespace(admin, &namespace).await?;
-    Api::<ServiceAccount>::namespaced(admin.clone(), &namespace)
-        .create(&post, &service_account)
-        .await?;
-    Api::<ClusterRole>::all(admin.clone())
-        .create(&post, &cluster_role)
-        .await?;
-    Api::<ClusterRoleBinding>::all(admin.clone())
-        .create(&post, &binding)
-        .await?;
-    let user = format!("system:serviceaccount:{namespace}:{name}");
-    let permission = Permission {
-        group: "cluster.x-k8s.io",
-        resource: "clusters",
-        verb: "watch",
-        namespace: None,
-    };
-    wait_until_allowed(admin, &user, permission).await?;
-    let client = control_plane
-        .client_as_service_account(&namespace, &name)
-        .await?;
-    Ok((client, user, cluster_role.rules.unwrap_or_default()))
-}
-
 fn cluster_yaml(name: &str) -> String {
     format!(
         "apiVersion: cluster.x-k8s.io/v1beta2
@@ -456,60 +426,4 @@ fn is_condition(docker_cluster: &DockerCluster, type_: &str, status: &str) -> bo
         .status
         .as_ref()
         .is_some_and(|s| conditions::get(&s.conditions, type_).is_some_and(|c| c.status == status))
-}
-
-/// A v1beta2 condition of an object read without types.
-fn condition<'a>(object: &'a DynamicObject, type_: &str) -> Option<&'a Value> {
-    object
-        .data
-        .pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
-}
-
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + TIMEOUT;
-    while !done().await {
-        anyhow::ensure!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(())
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
-/// The actions Docker recorded for `container` between two times (`docker events`), which is
-/// how Docker itself reports what was done to a container.
-fn docker_events(container: &str, since: u64, until: u64) -> Vec<String> {
-    let output = docker_cli(&[
-        "events",
-        "--since",
-        &since.to_string(),
-        "--until",
-        &until.to_string(),
-        "--filter",
-        &format!("container={container}"),
-        "--format",
-        "{{.Action}}",
-    ]);
-    output.lines().map(str::to_owned).collect()
-}
-
-fn docker_cli(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }

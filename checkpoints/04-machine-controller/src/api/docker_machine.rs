@@ -65,7 +65,11 @@ use super::{IMAGE_REFERENCE, Initialization};
 pub struct DockerMachineSpec {
     /// The node's identity for Kubernetes, `docker:////<container name>`. Set by the
     /// controller once the container runs; Cluster API copies it to the Machine.
-    #[serde(rename = "providerID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "providerID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(length(min = 1, max = 512))]
     pub provider_id: Option<String>,
 
@@ -96,7 +100,10 @@ pub struct DockerMachineSpec {
 #[x_kube(validation = Rule::new("!self.containerPath.contains('..') && !self.hostPath.contains('..')")
     .message("paths must not contain '..'"))]
 #[x_kube(validation = Rule::new(
-    "self.hostPath != '/' && !['/var/run/docker.sock', '/run/docker.sock', '/var/run/containerd/containerd.sock', '/run/containerd/containerd.sock'].exists(socket, (socket + '/').startsWith(self.hostPath.endsWith('/') ? self.hostPath : self.hostPath + '/'))"
+    "!self.hostPath.contains('//') && !self.hostPath.contains('/./') && !self.hostPath.endsWith('/.') && (self.hostPath == '/' || !self.hostPath.endsWith('/'))"
+).message("hostPath must be a canonical path: no '//', no '/.' segments, no trailing '/'"))]
+#[x_kube(validation = Rule::new(
+    "self.hostPath != '/' && !self.hostPath.endsWith('.sock') && !['/var/run/docker.sock', '/run/docker.sock', '/var/run/containerd/containerd.sock', '/run/containerd/containerd.sock', '/var/run/crio/crio.sock', '/run/crio/crio.sock', '/run/podman/podman.sock', '/var/run/cri-dockerd.sock', '/run/user'].exists(socket, (socket + '/').startsWith(self.hostPath + '/'))"
 ).message("hostPath must not be or contain a container runtime socket: that would give the node root on the Docker host"))]
 #[serde(rename_all = "camelCase")]
 pub struct Mount {

@@ -8,8 +8,8 @@ pub use docker_cluster::{
     FailureDomain, IMAGE_REFERENCE, Initialization,
 };
 pub use docker_machine::{
-    DEFAULT_BOOTSTRAP_TIMEOUT, DockerMachine, DockerMachineSpec, DockerMachineStatus, MachineAddress,
-    Mount, parse_duration,
+    DEFAULT_BOOTSTRAP_TIMEOUT, DockerMachine, DockerMachineSpec, DockerMachineStatus,
+    MachineAddress, Mount, parse_duration,
 };
 
 // ANCHOR: contract_label

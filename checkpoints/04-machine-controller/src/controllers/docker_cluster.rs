@@ -28,7 +28,7 @@ use serde_json::json;
 use super::status::apply_params;
 use super::step::Step;
 use super::{Context, DisplayChain, finalizer};
-use crate::api::{ApiEndpoint, DockerCluster, Initialization};
+use crate::api::{ApiEndpoint, DockerCluster, DockerMachine, Initialization};
 use crate::capi::{
     CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, Cluster, MANAGED_BY_ANNOTATION, Machine,
     has_paused_annotation,
@@ -413,21 +413,37 @@ fn identity(docker_cluster: &DockerCluster, cluster: &Cluster) -> Identity {
 }
 
 // ANCHOR: draining
-/// The node containers of this cluster's control-plane Machines that are being deleted.
+/// The node containers of this cluster that are going away: those of control-plane Machines
+/// being deleted, and of DockerMachines deleted on their own.
 async fn draining_nodes(
     client: &kube::Client,
     cluster: &Cluster,
 ) -> Result<Vec<String>, kube::Error> {
     let cluster_name = cluster.name_any();
-    let selector = format!("{CLUSTER_NAME_LABEL}={cluster_name},{CONTROL_PLANE_LABEL}");
-    let machines = Api::<Machine>::namespaced(client.clone(), &cluster.namespace().unwrap_or_default())
-        .list(&ListParams::default().labels(&selector))
+    let namespace = cluster.namespace().unwrap_or_default();
+    let of_cluster = format!("{CLUSTER_NAME_LABEL}={cluster_name}");
+    let machines = Api::<Machine>::namespaced(client.clone(), &namespace)
+        .list(&ListParams::default().labels(&format!("{of_cluster},{CONTROL_PLANE_LABEL}")))
         .await?;
-    Ok(machines
+    let docker_machines = Api::<DockerMachine>::namespaced(client.clone(), &namespace)
+        .list(&ListParams::default().labels(&of_cluster))
+        .await?;
+    let deleting_machines = machines
         .items
         .iter()
         .filter(|machine| machine.meta().deletion_timestamp.is_some())
-        .map(|machine| node_container_name(&cluster_name, &machine.name_any()))
+        .map(|machine| machine.name_any());
+    let deleting_docker_machines = docker_machines
+        .items
+        .iter()
+        .filter(|dm| dm.meta().deletion_timestamp.is_some())
+        .filter_map(|dm| {
+            let owner = dm.owner_references().iter().find(|o| o.kind == "Machine")?;
+            Some(owner.name.clone())
+        });
+    Ok(deleting_machines
+        .chain(deleting_docker_machines)
+        .map(|machine| node_container_name(&cluster_name, &machine))
         .collect())
 }
 // ANCHOR_END: draining

@@ -173,14 +173,10 @@ where
     let Owners {
         machine, cluster, ..
     } = owners;
-    let initialization = cluster
-        .status
-        .as_ref()
-        .and_then(|s| s.initialization.clone())
-        .unwrap_or_default();
+    let control_plane_initialized = cluster.is_control_plane_initialized();
 
     // 1. Nothing happens before the cluster's infrastructure (the load balancer) exists.
-    if initialization.infrastructure_provisioned != Some(true) {
+    if !cluster.is_infrastructure_provisioned() {
         step.observe(Observation::falsehood(
             CONTAINER_PROVISIONED,
             reasons::WAITING_FOR_CLUSTER_INFRASTRUCTURE,
@@ -207,7 +203,7 @@ where
     } else {
         // 2b. Not yet: wait for bootstrap data (workers also for the control plane), then run
         // the container.
-        if let Some(waiting) = waiting_for_bootstrap_data(machine, initialization.control_plane_initialized) {
+        if let Some(waiting) = waiting_for_bootstrap_data(machine, control_plane_initialized) {
             step.observe(waiting);
             waiting_for_container(&mut step);
             step.finish(api, docker_machine).await?;
@@ -221,10 +217,20 @@ where
     };
 
     // 3. The container runs: addresses, failure domain, providerID, provisioned.
-    let ip = container.ip_on(&ctx.docker.network).unwrap_or_default().to_owned();
+    let ip = container
+        .ip_on(&ctx.docker.network)
+        .unwrap_or_default()
+        .to_owned();
     step.status.addresses = addresses(&name, &ip);
-    step.status.failure_domain = machine.spec.failure_domain.clone().filter(|fd| !fd.is_empty());
-    step.observe(Observation::truth(CONTAINER_PROVISIONED, reasons::PROVISIONED));
+    step.status.failure_domain = machine
+        .spec
+        .failure_domain
+        .clone()
+        .filter(|fd| !fd.is_empty());
+    step.observe(Observation::truth(
+        CONTAINER_PROVISIONED,
+        reasons::PROVISIONED,
+    ));
     let provider_id = format!("docker:////{name}");
     if docker_machine.spec.provider_id.is_none() {
         set_provider_id(api, docker_machine, &provider_id).await?;
@@ -241,23 +247,44 @@ where
 
     // 4. Bootstrap, in the background.
     let mut next = RESYNC;
-    if let Some(action) = reconcile_bootstrap(docker_machine, machine, &name, &mut step, ctx).await? {
-        next = next.min(action);
+    match reconcile_bootstrap(docker_machine, machine, &name, &mut step, ctx).await {
+        Ok(Some(action)) => next = next.min(action),
+        Ok(None) => {}
+        Err(error) => {
+            // What this reconcile observed (why the bootstrap cannot start) is written first.
+            step.finish(api, docker_machine).await?;
+            return Err(error);
+        }
     }
 
-    // 5. The workload cluster's Node: our providerID, and no "uninitialized" taint.
-    if initialization.control_plane_initialized == Some(true)
-        && conditions::is_true(&step.status.conditions, BOOTSTRAP_SUCCEEDED)
-    {
+    // 5. The workload cluster's Node: our providerID, and no "uninitialized" taint. A
+    // bootstrapped control-plane node serves the workload API itself; other nodes wait until
+    // the control plane is initialized.
+    let workload_api_up = machine.is_control_plane() || control_plane_initialized;
+    if workload_api_up && conditions::is_true(&step.status.conditions, BOOTSTRAP_SUCCEEDED) {
         let namespace = docker_machine.namespace().unwrap_or_default();
-        let workload = workload_client(&ctx.client, &namespace, &cluster.name_any()).await?;
+        let workload = match workload_client(&ctx.client, &namespace, &cluster.name_any()).await {
+            Ok(Some(workload)) => workload,
+            Ok(None) => {
+                // No kubeconfig Secret (no control-plane provider wrote one): nothing to
+                // initialize.
+                step.finish(api, docker_machine).await?;
+                return Ok(Action::requeue(next));
+            }
+            Err(error) => {
+                // The bootstrap outcome observed above is written before the retry.
+                step.finish(api, docker_machine).await?;
+                return Err(error.into());
+            }
+        };
         match initialize_node(&workload, &name, &provider_id).await {
             Ok(NodeOutcome::NotRegistered) => next = next.min(NODE_POLL),
-            Ok(NodeOutcome::Initialized) => {
-                step.event(EventType::Normal, "NodeInitialized", &name)
-            }
+            Ok(NodeOutcome::Initialized) => step.event(EventType::Normal, "NodeInitialized", &name),
             Ok(NodeOutcome::UpToDate) => {}
-            Err(error) => return Err(WorkloadError::from(error).into()),
+            Err(error) => {
+                step.finish(api, docker_machine).await?;
+                return Err(WorkloadError::from(error).into());
+            }
         }
     }
     step.finish(api, docker_machine).await?;
@@ -281,9 +308,9 @@ fn waiting_for_container<D>(step: &mut Step<'_, DockerMachine, D>) {
 /// whose control plane is not initialized (joining would fail).
 pub fn waiting_for_bootstrap_data(
     machine: &Machine,
-    control_plane_initialized: Option<bool>,
+    control_plane_initialized: bool,
 ) -> Option<Observation> {
-    if !machine.is_control_plane() && control_plane_initialized != Some(true) {
+    if !machine.is_control_plane() && !control_plane_initialized {
         return Some(Observation::falsehood(
             CONTAINER_PROVISIONED,
             reasons::WAITING_FOR_CONTROL_PLANE_INITIALIZED,
@@ -301,6 +328,7 @@ pub fn waiting_for_bootstrap_data(
 }
 // ANCHOR_END: waiting_for_bootstrap_data
 
+// ANCHOR: node_request
 /// What the Docker layer needs to create this machine's node container.
 fn node_request(docker_machine: &DockerMachine, owners: &Owners) -> NodeRequest {
     let Owners {
@@ -334,6 +362,7 @@ fn node_request(docker_machine: &DockerMachine, owners: &Owners) -> NodeRequest 
             .collect(),
     }
 }
+// ANCHOR_END: node_request
 
 // ANCHOR: existing_container
 /// A provisioned machine's container as Docker reports it, or the condition that says why it
@@ -344,7 +373,11 @@ async fn existing_container<D: ContainerRuntime>(
     identity: &Identity,
 ) -> Result<Result<ContainerInfo, Observation>, RuntimeError> {
     let observation = |reason, message: String| {
-        Err(Observation::falsehood(CONTAINER_PROVISIONED, reason, message))
+        Err(Observation::falsehood(
+            CONTAINER_PROVISIONED,
+            reason,
+            message,
+        ))
     };
     match runtime.inspect(name).await {
         Ok(container) if !identity.matches(&container.labels) => Ok(observation(
@@ -353,7 +386,10 @@ async fn existing_container<D: ContainerRuntime>(
         )),
         Ok(container) if !container.running => Ok(observation(
             reasons::CONTAINER_NOT_RUNNING,
-            format!("container {name} is {}; it is not recreated once provisioned", container.state),
+            format!(
+                "container {name} is {}; it is not recreated once provisioned",
+                container.state
+            ),
         )),
         Ok(container) => Ok(Ok(container)),
         Err(RuntimeError::NotFound(_)) => Ok(observation(
@@ -447,7 +483,12 @@ where
     if finished {
         return Ok(None);
     }
-    if machine.status.as_ref().and_then(|s| s.node_ref.as_ref()).is_some() {
+    if machine
+        .status
+        .as_ref()
+        .and_then(|s| s.node_ref.as_ref())
+        .is_some()
+    {
         // The node has joined (say, after `clusterctl move`): bootstrap is long done.
         step.observe(Observation::truth(BOOTSTRAP_SUCCEEDED, reasons::SUCCEEDED));
         return Ok(None);
@@ -558,7 +599,8 @@ where
         "removing the node container",
     ));
     step.finish(api, docker_machine).await?;
-    ctx.bootstraps.cancel(&docker_machine.uid().unwrap_or_default());
+    ctx.bootstraps
+        .cancel(&docker_machine.uid().unwrap_or_default());
 
     let request = node_request(docker_machine, owners);
     let name = request.container_name();
@@ -592,6 +634,7 @@ where
 }
 // ANCHOR_END: reconcile_delete
 
+// ANCHOR: drained
 /// True once the load balancer sends nothing to `node`: no such server in its configuration,
 /// or one with weight 0 (the last control plane keeps its weight: draining it would only turn
 /// a slow end into an outage).
@@ -625,6 +668,7 @@ pub fn server_drained(config: &str, node: &str) -> bool {
         Some(line) => line.contains(" weight 0 ") || servers.len() == 1,
     }
 }
+// ANCHOR_END: drained
 
 /// Deleting without a Machine (or its Cluster): remove whatever carries this object's UID.
 async fn release_orphan<D: ContainerRuntime>(
@@ -635,7 +679,8 @@ async fn release_orphan<D: ContainerRuntime>(
     if !finalizer::has(docker_machine, FINALIZER) {
         return Ok(());
     }
-    ctx.bootstraps.cancel(&docker_machine.uid().unwrap_or_default());
+    ctx.bootstraps
+        .cancel(&docker_machine.uid().unwrap_or_default());
     let ours = [(
         OWNER_UID_LABEL.to_owned(),
         docker_machine.uid().unwrap_or_default(),
@@ -668,6 +713,7 @@ pub fn addresses(name: &str, ip: &str) -> Vec<MachineAddress> {
     addresses
 }
 
+// ANCHOR: set_provider_id
 /// Sets `spec.providerID` with server-side apply; core copies it to the Machine.
 async fn set_provider_id(
     api: &Api<DockerMachine>,
@@ -687,6 +733,7 @@ async fn set_provider_id(
     .await?;
     Ok(())
 }
+// ANCHOR_END: set_provider_id
 
 // ANCHOR: watches
 /// Reconcile requests from the Machine watch: the DockerMachine a Machine's `infrastructureRef`
@@ -714,7 +761,11 @@ fn what_docker_machines_react_to(machine: &Machine) -> Option<u64> {
         machine.uid(),
         &machine.spec.bootstrap.data_secret_name,
         &machine.spec.infrastructure_ref,
-        machine.status.as_ref().and_then(|s| s.node_ref.as_ref()).map(|n| &n.name),
+        machine
+            .status
+            .as_ref()
+            .and_then(|s| s.node_ref.as_ref())
+            .map(|n| &n.name),
         machine.meta().deletion_timestamp.is_some(),
         has_paused_annotation(&machine.metadata),
     )
@@ -732,25 +783,39 @@ pub fn cluster_triggers(
     let from_clusters = clusters
         .predicate_filter(what_machines_wait_for, PredicateConfig::default())
         .filter_map(|cluster| {
-            std::future::ready(cluster.ok().and_then(|c| Some((c.namespace()?, c.name_any()))))
+            std::future::ready(
+                cluster
+                    .ok()
+                    .and_then(|c| Some((c.namespace()?, c.name_any()))),
+            )
         });
     let from_docker_clusters = docker_clusters
         .predicate_filter(
             |dc: &DockerCluster| {
                 let mut hasher = std::hash::DefaultHasher::new();
-                (dc.uid(), dc.meta().generation, dc.labels().get(CLUSTER_NAME_LABEL)).hash(&mut hasher);
+                (
+                    dc.uid(),
+                    dc.meta().generation,
+                    dc.labels().get(CLUSTER_NAME_LABEL),
+                )
+                    .hash(&mut hasher);
                 Some(hasher.finish())
             },
             PredicateConfig::default(),
         )
         .filter_map(|dc| {
             std::future::ready(dc.ok().and_then(|dc| {
-                Some((dc.namespace()?, dc.labels().get(CLUSTER_NAME_LABEL)?.clone()))
+                Some((
+                    dc.namespace()?,
+                    dc.labels().get(CLUSTER_NAME_LABEL)?.clone(),
+                ))
             }))
         });
-    futures::stream::select(from_clusters, from_docker_clusters).flat_map(move |(namespace, cluster)| {
-        futures::stream::iter(machines_of(&docker_machines, &namespace, &cluster))
-    })
+    futures::stream::select(from_clusters, from_docker_clusters).flat_map(
+        move |(namespace, cluster)| {
+            futures::stream::iter(machines_of(&docker_machines, &namespace, &cluster))
+        },
+    )
 }
 
 /// The DockerMachines of cluster `namespace/cluster`, from the cache.
@@ -770,11 +835,11 @@ pub fn machines_of(
 
 fn what_machines_wait_for(cluster: &Cluster) -> Option<u64> {
     let mut hasher = std::hash::DefaultHasher::new();
-    let initialization = cluster.status.as_ref().and_then(|s| s.initialization.as_ref());
     (
         cluster.uid(),
         cluster.is_paused(),
-        initialization.map(|i| (i.infrastructure_provisioned, i.control_plane_initialized)),
+        cluster.is_infrastructure_provisioned(),
+        cluster.is_control_plane_initialized(),
         cluster.meta().deletion_timestamp.is_some(),
     )
         .hash(&mut hasher);

@@ -34,28 +34,35 @@ pub enum NodeOutcome {
 }
 
 // ANCHOR: workload_client
-/// A client for the workload cluster, from the `<cluster>-kubeconfig` Secret Cluster API writes.
+/// A client for the workload cluster, from the `<cluster>-kubeconfig` Secret Cluster API writes
+/// (the control-plane provider does). `None` while there is no such Secret.
 pub async fn workload_client(
     management: &Client,
     namespace: &str,
     cluster: &str,
-) -> Result<Client, WorkloadError> {
+) -> Result<Option<Client>, WorkloadError> {
     let name = format!("{cluster}-kubeconfig");
-    let secret = Api::<Secret>::namespaced(management.clone(), namespace)
-        .get(&name)
-        .await?;
+    let Some(secret) = Api::<Secret>::namespaced(management.clone(), namespace)
+        .get_opt(&name)
+        .await?
+    else {
+        return Ok(None);
+    };
     let value = secret
         .data
         .as_ref()
         .and_then(|data| data.get("value"))
         .ok_or_else(|| WorkloadError::NoKubeconfig(name.clone()))?;
-    let bad = |e: Box<dyn std::error::Error + Send + Sync>| WorkloadError::BadKubeconfig(name.clone(), e);
+    let bad =
+        |e: Box<dyn std::error::Error + Send + Sync>| WorkloadError::BadKubeconfig(name.clone(), e);
     let text = std::str::from_utf8(&value.0).map_err(|e| bad(Box::new(e)))?;
     let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| bad(Box::new(e)))?;
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(|e| bad(Box::new(e)))?;
-    Client::try_from(config).map_err(|e| bad(Box::new(e)))
+    Client::try_from(config)
+        .map(Some)
+        .map_err(|e| bad(Box::new(e)))
 }
 // ANCHOR_END: workload_client
 
@@ -73,9 +80,14 @@ pub async fn initialize_node(
     let Some(patch) = node_patch(&node, provider_id) else {
         return Ok(NodeOutcome::UpToDate);
     };
-    let patch: json_patch::Patch = serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
     nodes
-        .patch(node_name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .patch(
+            node_name,
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
         .await?;
     Ok(NodeOutcome::Initialized)
 }
@@ -98,7 +110,7 @@ pub fn node_patch(node: &Node, provider_id: &str) -> Option<Value> {
             .collect();
         operations.push(json!({ "op": "replace", "path": "/spec/taints", "value": kept }));
     }
-    (operations.len() > 1).then(|| Value::Array(operations))
+    (operations.len() > 1).then_some(Value::Array(operations))
 }
 // ANCHOR_END: initialize_node
 
@@ -132,24 +144,42 @@ mod tests {
     #[test]
     fn a_new_node_gets_the_provider_id_and_loses_only_the_uninitialized_taint() {
         let patch = node_patch(
-            &node(None, &[UNINITIALIZED_TAINT, "node-role.kubernetes.io/control-plane"]),
+            &node(
+                None,
+                &[UNINITIALIZED_TAINT, "node-role.kubernetes.io/control-plane"],
+            ),
             "docker:////demo-cp-1",
         )
         .expect("a patch");
-        assert_eq!(patch[0], json!({"op": "test", "path": "/metadata/resourceVersion", "value": "7"}));
-        assert_eq!(patch[1], json!({"op": "add", "path": "/spec/providerID", "value": "docker:////demo-cp-1"}));
-        assert_eq!(patch[2]["value"][0]["key"], "node-role.kubernetes.io/control-plane");
+        assert_eq!(
+            patch[0],
+            json!({"op": "test", "path": "/metadata/resourceVersion", "value": "7"})
+        );
+        assert_eq!(
+            patch[1],
+            json!({"op": "add", "path": "/spec/providerID", "value": "docker:////demo-cp-1"})
+        );
+        assert_eq!(
+            patch[2]["value"][0]["key"],
+            "node-role.kubernetes.io/control-plane"
+        );
         assert_eq!(patch[2]["value"].as_array().map(Vec::len), Some(1));
     }
 
     #[test]
     fn an_initialized_node_needs_no_patch() {
         assert_eq!(
-            node_patch(&node(Some("docker:////demo-cp-1"), &[]), "docker:////demo-cp-1"),
+            node_patch(
+                &node(Some("docker:////demo-cp-1"), &[]),
+                "docker:////demo-cp-1"
+            ),
             None
         );
         // A providerID someone else set is never overwritten.
-        let patch = node_patch(&node(Some("other://x"), &[UNINITIALIZED_TAINT]), "docker:////a");
+        let patch = node_patch(
+            &node(Some("other://x"), &[UNINITIALIZED_TAINT]),
+            "docker:////a",
+        );
         assert_eq!(patch.map(|p| p.as_array().map(Vec::len)), Some(Some(2)));
     }
 }

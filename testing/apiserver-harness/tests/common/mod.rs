@@ -1,0 +1,118 @@
+//! Shared by the end-to-end tests of the checkpoints' managers on real parts: the shipped RBAC
+//! under a ServiceAccount, polling, and what Docker itself recorded.
+
+#![allow(dead_code)] // each test binary uses a part
+
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use apiserver_harness::{ControlPlane, Permission, create_namespace, wait_until_allowed};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
+use kube::api::{DynamicObject, PostParams};
+use kube::{Api, Client, ResourceExt};
+use serde_json::Value;
+
+/// Generous: two cores are shared by the API servers, etcd, core, our manager and Docker.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A manager's identity as shipped: its ServiceAccount, ClusterRole and binding.
+pub struct ShippedRbac<'a> {
+    pub service_account: &'a str,
+    pub cluster_role: &'a str,
+    pub cluster_role_binding: &'a str,
+}
+
+/// A client impersonating the shipped ServiceAccount, bound to the shipped ClusterRole; the
+/// user name the audit log shows; and the rules granted.
+pub async fn shipped_service_account(
+    control_plane: &ControlPlane,
+    admin: &Client,
+    rbac: ShippedRbac<'_>,
+) -> anyhow::Result<(Client, String, Vec<PolicyRule>)> {
+    let service_account: ServiceAccount = serde_saphyr::from_str(rbac.service_account)?;
+    let cluster_role: ClusterRole = serde_saphyr::from_str(rbac.cluster_role)?;
+    let binding: ClusterRoleBinding = serde_saphyr::from_str(rbac.cluster_role_binding)?;
+    let namespace = service_account.namespace().unwrap_or_default();
+    let name = service_account.name_any();
+    let post = PostParams::default();
+    create_namespace(admin, &namespace).await?;
+    Api::<ServiceAccount>::namespaced(admin.clone(), &namespace)
+        .create(&post, &service_account)
+        .await?;
+    Api::<ClusterRole>::all(admin.clone())
+        .create(&post, &cluster_role)
+        .await?;
+    Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&post, &binding)
+        .await?;
+    let user = format!("system:serviceaccount:{namespace}:{name}");
+    let permission = Permission {
+        group: "cluster.x-k8s.io",
+        resource: "clusters",
+        verb: "watch",
+        namespace: None,
+    };
+    wait_until_allowed(admin, &user, permission).await?;
+    let client = control_plane
+        .client_as_service_account(&namespace, &name)
+        .await?;
+    Ok((client, user, cluster_role.rules.unwrap_or_default()))
+}
+
+/// Polls `done` every 200 ms until it holds, for up to [`TIMEOUT`].
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + TIMEOUT;
+    while !done().await {
+        anyhow::ensure!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// A v1beta2 condition of an object read without types.
+pub fn condition<'a>(object: &'a DynamicObject, type_: &str) -> Option<&'a Value> {
+    object
+        .data
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// What Docker recorded for `container` between two times (`docker events`), one line per
+/// event in `format` (a Go template, e.g. `{{.Action}}`): Docker's own account of what was done.
+pub fn docker_events(container: &str, since: u64, until: u64, format: &str) -> Vec<String> {
+    let output = docker_cli(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("container={container}"),
+        "--format",
+        format,
+    ]);
+    output.lines().map(str::to_owned).collect()
+}
+
+pub fn docker_cli(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
