@@ -183,6 +183,7 @@ where
         backoff: Default::default(),
         bootstraps: BootstrapTasks::new(bootstraps_finished),
         cluster_triggers: cluster_kicks,
+        workloads: Default::default(),
     });
     let [docker_cluster_changes, docker_cluster_changes_for_machines] = docker_clusters.changes;
     let [docker_machine_changes] = docker_machines.changes;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use checkpoint_04::api::{DockerCluster, DockerMachine};
 use checkpoint_04::capi::{Cluster, Machine};
-use k8s_openapi::api::core::v1::Secret;
 use checkpoint_04::crdgen;
+use k8s_openapi::api::core::v1::Secret;
 use serde_json::Value;
 use support::role_allows;
 
@@ -182,11 +182,20 @@ fn the_samples_are_valid_objects_of_our_kinds() {
     let docker_machine: DockerMachine =
         serde_json::from_value(docker_machine.clone()).expect("a DockerMachine");
     assert!(machine.is_control_plane());
-    assert_eq!(machine.spec.bootstrap.data_secret_name, secret.metadata.name);
-    let reference = machine.spec.infrastructure_ref.expect("an infrastructureRef");
+    assert_eq!(
+        machine.spec.bootstrap.data_secret_name,
+        secret.metadata.name
+    );
+    let reference = machine
+        .spec
+        .infrastructure_ref
+        .expect("an infrastructureRef");
     assert!(reference.is_ours("DockerMachine"));
     assert_eq!(Some(reference.name), docker_machine.metadata.name);
-    assert_eq!(machine.spec.cluster_name, cluster.metadata.name.unwrap_or_default());
+    assert_eq!(
+        machine.spec.cluster_name,
+        cluster.metadata.name.unwrap_or_default()
+    );
     let value = secret
         .string_data
         .as_ref()

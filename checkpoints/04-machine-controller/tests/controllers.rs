@@ -15,12 +15,13 @@ use capdkc_docker::images::DEFAULT_HAPROXY_IMAGE;
 use capdkc_docker::labels::{
     CLUSTER_LABEL, CLUSTER_UID_LABEL, NAMESPACE_LABEL, OWNER_UID_LABEL, ROLE_LABEL,
 };
-use capdkc_docker::loadbalancer::CONFIG_PATH;
+use capdkc_docker::loadbalancer::{ApplyError, CONFIG_PATH};
 use capdkc_docker::runtime::PortPublish;
 use capdkc_docker::{ContainerSpec, Identity, RuntimeError};
-use checkpoint_04::api::DockerCluster;
-use checkpoint_04::capi::{Cluster, ClusterInitialization, ClusterStatus};
+use checkpoint_04::api::{DockerCluster, DockerMachine};
+use checkpoint_04::capi::{Cluster, ClusterInitialization, ClusterStatus, Machine};
 use checkpoint_04::controllers::docker_cluster::{self, FINALIZER, RESYNC, cluster_triggers};
+use checkpoint_04::controllers::docker_machine::server_drained;
 use checkpoint_04::controllers::retry_with_backoff;
 use futures::StreamExt;
 use kube::runtime::controller::Action;
@@ -28,9 +29,14 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 use support::fixtures::{
-    CLUSTER_PATH, CLUSTER_UID, ClusterFixture, DOCKER_CLUSTER_UID, DockerClusterFixture, Harness,
-    LB, LB_IP, NAME, NAMESPACE, NETWORK, cluster, docker_cluster, docker_steps, identity,
+    CLUSTER_PATH, CLUSTER_UID, CONTROL_PLANE_OF_DEMO, ClusterFixture, DOCKER_CLUSTER_UID,
+    DOCKER_MACHINES_PATH, DockerClusterFixture, Harness, LB, LB_IP, MACHINES_OF_DEMO,
+    MACHINES_PATH, NAME, NAMESPACE, NETWORK, cluster, docker_cluster, docker_steps, identity,
     lb_container, lb_labels, mutating_calls, running_lb,
+};
+use support::machines::{
+    CONTROL_PLANE, DockerMachineFixture as _, MachineFixture, OTHER_CONTROL_PLANE,
+    control_plane_machine, docker_machine_for, machine, node_container,
 };
 
 /// The conditions of a status patch, one `Type=Status (Reason)` each, in order.
@@ -80,6 +86,26 @@ fn lb_config(docker: &FakeRuntime) -> String {
         .file(LB, CONFIG_PATH)
         .expect("the load balancer has a configuration");
     String::from_utf8(bytes).expect("the configuration is text")
+}
+
+/// The reads (LISTs) that tell the reconcile which nodes to drain: `demo`'s control-plane
+/// Machines and its DockerMachines, answered with `machines` and `docker_machines`.
+async fn lists_draining_candidates(
+    h: &mut Harness,
+    machines: &[Machine],
+    docker_machines: &[DockerMachine],
+) {
+    h.api
+        .list(MACHINES_PATH, CONTROL_PLANE_OF_DEMO, machines)
+        .await;
+    h.api
+        .list(DOCKER_MACHINES_PATH, MACHINES_OF_DEMO, docker_machines)
+        .await;
+}
+
+/// [`lists_draining_candidates`] of a cluster without machines.
+async fn lists_no_machines(h: &mut Harness) {
+    lists_draining_candidates(h, &[], &[]).await;
 }
 
 const FIRST_RECONCILE_DOCKER_STEPS: [&str; 9] = [
@@ -193,6 +219,7 @@ async fn first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_
     );
     assert_eq!(h.docker.calls(), [], "no container before the finalizer");
     let with_finalizer = finalizer.answer_patched(&new);
+    lists_no_machines(&mut h).await;
 
     // Then the load balancer, configured and reloaded, and then the endpoint pointing at it.
     let endpoint = h.api.spec_apply().await;
@@ -232,6 +259,7 @@ async fn the_load_balancer_is_created_on_the_network_with_our_identity_and_the_e
     let with_finalizer = docker_cluster().with_finalizer();
     let reconcile = h.reconcile(&with_finalizer);
     h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_no_machines(&mut h).await;
     h.api.spec_apply().await.answer_patched(&with_finalizer);
     h.api.status_apply().await.answer_patched(&with_finalizer);
     for reason in [
@@ -278,6 +306,7 @@ async fn an_endpoint_the_user_set_is_kept_and_the_load_balancer_serves_its_port(
         .with_endpoint("cp.demo.example", 7443);
     let reconcile = h.reconcile(&own_endpoint);
     h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_no_machines(&mut h).await;
     // No apply of the spec: straight to the status.
     let status = h.api.status_apply().await;
     status.answer_patched(&own_endpoint);
@@ -305,6 +334,7 @@ async fn the_load_balancer_runs_the_image_the_spec_names() {
     let custom = docker_cluster().with_finalizer().with_lb_image(image);
     let reconcile = h.reconcile(&custom);
     h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_no_machines(&mut h).await;
     h.api.spec_apply().await.answer_patched(&custom);
     h.api.status_apply().await.answer_patched(&custom);
     for reason in [
@@ -331,7 +361,8 @@ async fn a_converged_docker_cluster_is_read_but_never_rewritten_over_100_reconci
     for round in 1..=100 {
         let reconcile = h.reconcile(&converged);
         h.api.get(CLUSTER_PATH, &cluster()).await;
-        // Fails if anything follows the GET: a status write, an endpoint, an event.
+        lists_no_machines(&mut h).await;
+        // Fails if anything follows these reads: a status write, an endpoint, an event.
         let action = h.api.returned(reconcile).await.expect("reconciles");
         assert_eq!(action, Action::requeue(RESYNC));
 
@@ -345,8 +376,8 @@ async fn a_converged_docker_cluster_is_read_but_never_rewritten_over_100_reconci
     h.api.assert_silent().await;
     assert_eq!(
         h.api.requests().len(),
-        100,
-        "exactly one request per reconcile"
+        300,
+        "exactly three reads per reconcile: the Cluster, its control-plane Machines and DockerMachines"
     );
     assert_eq!(
         h.api.writes(),
@@ -370,6 +401,7 @@ async fn a_stripped_finalizer_is_added_back_and_nothing_else_is_written() {
         json!({ "op": "add", "path": "/metadata/finalizers", "value": [FINALIZER] })
     );
     finalizer.answer_patched(&stripped);
+    lists_no_machines(&mut h).await;
     let action = h.api.done(reconcile).await.expect("reconciles");
     assert_eq!(action, Action::requeue(RESYNC));
     assert_eq!(
@@ -390,6 +422,7 @@ async fn a_stopped_load_balancer_is_started_again_not_recreated() {
     h.docker.stop(LB);
     let reconcile = h.reconcile(&docker_cluster().converged());
     h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_no_machines(&mut h).await;
     // The status is unchanged once healed, so it is not written; the event tells of the gap.
     let healed = h.api.event("Warning", "LoadBalancerHealed").await;
     assert_eq!(healed["note"], "demo-lb was not running; started it again");
@@ -418,6 +451,7 @@ async fn a_missing_load_balancer_is_recreated_and_reconfigured_and_the_endpoint_
     // test below shows what happens when it does not.
     let reconcile = h.reconcile(&docker_cluster().converged());
     h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_no_machines(&mut h).await;
     // No apply of the endpoint (it is set) and no status write (unchanged): events only, and
     // the first one says the container had gone missing.
     let recreated = h.api.event("Warning", "LoadBalancerRecreated").await;
@@ -440,6 +474,7 @@ async fn a_load_balancer_recreated_on_another_address_reports_the_endpoint_misma
         .with_endpoint("172.30.0.9", 6443);
     let reconcile = h.reconcile(&converged);
     h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_no_machines(&mut h).await;
     let status = h.api.status_apply().await;
     assert_eq!(
         conditions(&status.body),
@@ -461,6 +496,116 @@ async fn a_load_balancer_recreated_on_another_address_reports_the_endpoint_misma
     h.api.event("Warning", "LoadBalancerRecreated").await;
     h.api.event("Normal", "LoadBalancerConfigured").await;
     h.api.done(reconcile).await.expect("reconciles");
+}
+
+// ---- Draining control-plane nodes (F14) ------------------------------------------------------
+
+/// Two running control-plane nodes of `demo`, labelled as the Docker layer labels them, with
+/// their Machines and DockerMachines as the API server lists them.
+fn two_control_planes(docker: &FakeRuntime) -> (Vec<Machine>, Vec<DockerMachine>) {
+    let machines = vec![
+        control_plane_machine(),
+        machine(OTHER_CONTROL_PLANE).control_plane(),
+    ];
+    let docker_machines: Vec<DockerMachine> = machines.iter().map(docker_machine_for).collect();
+    for ((machine, docker_machine), ip) in machines
+        .iter()
+        .zip(&docker_machines)
+        .zip(["172.30.0.10", "172.30.0.11"])
+    {
+        docker.add_container(node_container(machine, docker_machine, ip));
+    }
+    (machines, docker_machines)
+}
+
+/// Reconciles converged DockerCluster `demo` whose LISTs return `machines` and
+/// `docker_machines`; expects the configuration to be rewritten, and returns it.
+async fn rendered_with(
+    h: &mut Harness,
+    machines: &[Machine],
+    docker_machines: &[DockerMachine],
+) -> String {
+    let reconcile = h.reconcile(&docker_cluster().converged());
+    h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_draining_candidates(h, machines, docker_machines).await;
+    // The status is unchanged (still available): the event is the only write.
+    h.api.event("Normal", "LoadBalancerConfigured").await;
+    let action = h.api.done(reconcile).await.expect("reconciles");
+    assert_eq!(action, Action::requeue(RESYNC));
+    lb_config(&h.docker)
+}
+
+// F14: a deleting control-plane Machine's node gets weight 0 while the other keeps serving; the
+// configuration is written, read back and only then reloaded.
+#[tokio::test]
+async fn a_deleting_control_plane_node_is_drained_with_weight_zero() {
+    let mut h = Harness::new();
+    running_lb(&h.docker);
+    let (mut machines, docker_machines) = two_control_planes(&h.docker);
+    machines[0] = machines[0].clone().deleting();
+    let config = rendered_with(&mut h, &machines, &docker_machines).await;
+
+    assert!(
+        config.contains("server demo-cp-1 172.30.0.10:6443 weight 0 ")
+            && config.contains("server demo-cp-2 172.30.0.11:6443 weight 100 "),
+        "{config}"
+    );
+    assert_eq!(
+        docker_steps(&h.docker),
+        [
+            "inspect demo-lb",
+            "list",
+            "read-file demo-lb /usr/local/etc/haproxy/haproxy.cfg",
+            "copy-in demo-lb /usr/local/etc/haproxy/haproxy.cfg",
+            "read-file demo-lb /usr/local/etc/haproxy/haproxy.cfg",
+            "signal demo-lb SIGHUP",
+        ],
+        "written, read back, then reloaded"
+    );
+    // What the machine controller waits for before it removes the node.
+    assert!(server_drained(&config, CONTROL_PLANE));
+    assert!(!server_drained(&config, OTHER_CONTROL_PLANE));
+}
+
+// F14: a DockerMachine deleted on its own (its Machine stays) is drained the same way.
+#[tokio::test]
+async fn a_node_whose_docker_machine_is_deleted_is_drained_too() {
+    let mut h = Harness::new();
+    running_lb(&h.docker);
+    let (machines, mut docker_machines) = two_control_planes(&h.docker);
+    docker_machines[0] = docker_machines[0].clone().deleting();
+    let config = rendered_with(&mut h, &machines, &docker_machines).await;
+    assert!(server_drained(&config, CONTROL_PLANE), "{config}");
+    assert!(!server_drained(&config, OTHER_CONTROL_PLANE), "{config}");
+}
+
+// F14: a configuration that reads back differently (a torn or raced write) is never reloaded;
+// the reconcile fails and is retried.
+#[tokio::test]
+async fn a_configuration_that_reads_back_differently_is_not_reloaded() {
+    let mut h = Harness::new();
+    running_lb(&h.docker);
+    let (mut machines, docker_machines) = two_control_planes(&h.docker);
+    machines[0] = machines[0].clone().deleting();
+    h.docker.tamper_next_upload();
+    let reconcile = h.reconcile(&docker_cluster().converged());
+    h.api.get(CLUSTER_PATH, &cluster()).await;
+    lists_draining_candidates(&mut h, &machines, &docker_machines).await;
+    let error = h.api.done(reconcile).await.expect_err("retried");
+    assert!(
+        matches!(
+            error,
+            docker_cluster::Error::LoadBalancerConfig(ApplyError::ReadBackMismatch { .. })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        !docker_steps(&h.docker)
+            .iter()
+            .any(|step| step.starts_with("signal")),
+        "no SIGHUP: {:?}",
+        docker_steps(&h.docker)
+    );
 }
 
 // ---- Name conflict (F8) -----------------------------------------------------------------------

@@ -69,7 +69,10 @@ fn control_plane_node_spec_matches_upstream_settings() {
         ..worker
     };
     let spec = node::node_spec(&settings, &with_mounts).unwrap();
-    assert_eq!(spec.binds, ["/srv/images:/images:ro", "/srv/scratch:/scratch"]);
+    assert_eq!(
+        spec.binds,
+        ["/srv/images:/images:ro", "/srv/scratch:/scratch"]
+    );
 }
 
 /// F7: a stopped leftover of ours is removed and recreated.

@@ -27,12 +27,12 @@ use checkpoint_03::conditions;
 use checkpoint_03::controllers::Docker;
 use clap::Parser;
 use common::{
-    ShippedRbac, TIMEOUT, condition, docker_cli, docker_events, shipped_service_account, unix_now,
-    wait_until,
+    ShippedRbac, TIMEOUT, condition, docker_cli, docker_events, judge_admission_table,
+    shipped_service_account, unix_now, wait_until,
 };
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
-use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const SERVICE_ACCOUNT: &str =
@@ -332,54 +332,8 @@ async fn the_api_server_judges_the_admission_table_as_the_unit_tests_do() -> any
     let client = control_plane.client().await?;
     install_crds(&client, &checkpoint_03::crdgen::crds()).await?;
     create_namespace(&client, "admission").await?;
-    let api = Api::<DynamicObject>::namespaced_with(
-        client.clone(),
-        "admission",
-        &kube::discovery::ApiResource::erase::<DockerCluster>(&()),
-    );
-    let cases: Vec<Value> = serde_saphyr::from_str(ADMISSION_CASES)?;
-    assert!(cases.len() >= 10, "the table has its cases");
-    let mut failures = Vec::new();
-    for (index, case) in cases.iter().enumerate() {
-        let title = case["case"].as_str().unwrap_or_default().to_owned();
-        let name = format!("case-{index}");
-        let object = |spec: &Value| -> anyhow::Result<DynamicObject> {
-            Ok(serde_json::from_value(json!({
-                "apiVersion": "infrastructure.cluster.x-k8s.io/v1alpha1",
-                "kind": "DockerCluster",
-                "metadata": { "name": name },
-                "spec": spec,
-            }))?)
-        };
-        // Transition rules need an object to update: create it from `old`, then replace it.
-        let verdict = match case.get("old") {
-            Some(old) => {
-                let created = api.create(&PostParams::default(), &object(old)?).await?;
-                let mut updated = object(&case["spec"])?;
-                updated.metadata.resource_version = created.metadata.resource_version;
-                api.replace(&name, &PostParams::default(), &updated).await
-            }
-            None => {
-                api.create(&PostParams::default(), &object(&case["spec"])?)
-                    .await
-            }
-        };
-        match (verdict, case["rejected"].as_str()) {
-            (Ok(_), None) => {}
-            (Err(kube::Error::Api(status)), Some(expected)) if status.code == 422 => {
-                if !status.message.contains(expected) {
-                    failures.push(format!(
-                        "{title}: rejected, but the message lacks {expected:?}: {}",
-                        status.message
-                    ));
-                }
-            }
-            (Ok(_), Some(expected)) => failures.push(format!(
-                "{title}: accepted, expected a rejection ({expected})"
-            )),
-            (Err(error), _) => failures.push(format!("{title}: {error}")),
-        }
-    }
+    let failures =
+        judge_admission_table(&client, "admission", "DockerCluster", ADMISSION_CASES).await?;
     assert!(failures.is_empty(), "{failures:#?}");
     Ok(())
 }

@@ -30,7 +30,10 @@ use checkpoint_04::conditions::{self, BOOTSTRAP_SUCCEEDED, CONTAINER_PROVISIONED
 use checkpoint_04::controllers::Docker;
 use checkpoint_04::controllers::workload::UNINITIALIZED_TAINT;
 use clap::Parser;
-use common::{ShippedRbac, TIMEOUT, docker_events, shipped_service_account, unix_now, wait_until};
+use common::{
+    ShippedRbac, TIMEOUT, docker_events, judge_admission_table, shipped_service_account, unix_now,
+    wait_until,
+};
 use k8s_openapi::api::core::v1::{Node, Secret};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -43,6 +46,12 @@ const SERVICE_ACCOUNT: &str =
 const ROLE: &str = include_str!("../../../checkpoints/04-machine-controller/config/rbac/role.yaml");
 const ROLE_BINDING: &str =
     include_str!("../../../checkpoints/04-machine-controller/config/rbac/role_binding.yaml");
+const DOCKER_CLUSTER_CASES: &str = include_str!(
+    "../../../checkpoints/04-machine-controller/tests/cases/docker_cluster_admission.yaml"
+);
+const DOCKER_MACHINE_CASES: &str = include_str!(
+    "../../../checkpoints/04-machine-controller/tests/cases/docker_machine_admission.yaml"
+);
 const NAMESPACE: &str = "e2e";
 /// A kubeadm-shaped join token, planted in bootstrap data that fails.
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -332,6 +341,28 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
         "granted but never used (remove them from config/rbac/role.yaml): {unused:#?}"
     );
     docker_env.cleanup().await;
+    Ok(())
+}
+
+/// Every case of checkpoint 04's admission tables, judged by kube-apiserver itself.
+#[tokio::test]
+async fn the_api_server_judges_the_admission_tables_as_the_unit_tests_do() -> anyhow::Result<()> {
+    let test = "the_api_server_judges_the_admission_tables_as_the_unit_tests_do";
+    let Some(assets) = assets_for_test(test, Needs::ControlPlane)? else {
+        return Ok(());
+    };
+    let control_plane = ControlPlane::start(&assets).await?;
+    let client = control_plane.client().await?;
+    install_crds(&client, &checkpoint_04::crdgen::crds()).await?;
+    create_namespace(&client, "admission").await?;
+    let mut failures = Vec::new();
+    for (kind, table) in [
+        ("DockerCluster", DOCKER_CLUSTER_CASES),
+        ("DockerMachine", DOCKER_MACHINE_CASES),
+    ] {
+        failures.extend(judge_admission_table(&client, "admission", kind, table).await?);
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
     Ok(())
 }
 

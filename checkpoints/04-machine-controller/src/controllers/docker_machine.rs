@@ -23,7 +23,7 @@ use serde_json::json;
 use super::bootstrap::{Progress, bootstrap};
 use super::status::apply_params;
 use super::step::Step;
-use super::workload::{NodeOutcome, WorkloadError, initialize_node, workload_client};
+use super::workload::{NodeOutcome, WorkloadError, initialize_node};
 use super::{Context, DisplayChain, finalizer};
 use crate::api::{DockerCluster, DockerMachine, Initialization, MachineAddress};
 use crate::capi::{CLUSTER_NAME_LABEL, Cluster, Machine, has_paused_annotation};
@@ -142,7 +142,12 @@ async fn owners(
     else {
         return Ok(None);
     };
-    let Some(reference) = cluster.spec.infrastructure_ref.as_ref() else {
+    let Some(reference) = cluster
+        .spec
+        .infrastructure_ref
+        .as_ref()
+        .filter(|reference| reference.is_ours("DockerCluster"))
+    else {
         return Ok(None);
     };
     let Some(docker_cluster) = Api::<DockerCluster>::namespaced(client.clone(), namespace)
@@ -239,8 +244,8 @@ where
     step.status.initialization = Some(Initialization {
         provisioned: Some(true),
     });
-    if machine.is_control_plane() {
-        // The load balancer's members changed: its controller renders the new configuration.
+    if machine.is_control_plane() && docker_machine.spec.provider_id.is_none() {
+        // A new member for the load balancer: its controller renders the new configuration.
         ctx.cluster_triggers
             .trigger(ObjectRef::from_obj(&owners.docker_cluster));
     }
@@ -263,7 +268,11 @@ where
     let workload_api_up = machine.is_control_plane() || control_plane_initialized;
     if workload_api_up && conditions::is_true(&step.status.conditions, BOOTSTRAP_SUCCEEDED) {
         let namespace = docker_machine.namespace().unwrap_or_default();
-        let workload = match workload_client(&ctx.client, &namespace, &cluster.name_any()).await {
+        let workload = match ctx
+            .workloads
+            .get(&ctx.client, &namespace, &cluster.name_any())
+            .await
+        {
             Ok(Some(workload)) => workload,
             Ok(None) => {
                 // No kubeconfig Secret (no control-plane provider wrote one): nothing to

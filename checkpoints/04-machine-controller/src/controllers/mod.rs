@@ -37,6 +37,7 @@ use crate::metrics::Metrics;
 use backoff::Backoff;
 use bootstrap::BootstrapTasks;
 use triggers::Triggers;
+use workload::WorkloadClients;
 
 // ANCHOR: context
 /// What every reconciler receives besides the object. `D` is the Docker engine: the real one
@@ -55,6 +56,8 @@ pub struct Context<D = BollardRuntime> {
     /// Asks the DockerCluster controller to look at a cluster again (its load balancer's
     /// members changed).
     pub cluster_triggers: Triggers<DockerCluster>,
+    /// Clients for the workload clusters.
+    pub workloads: WorkloadClients,
 }
 
 /// The Docker engine and how our containers are placed on it.

@@ -2,6 +2,9 @@
 //! and lift the "uninitialized" taint (the job a cloud provider's node controller does; Docker
 //! has none).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use k8s_openapi::api::core::v1::{Node, Secret};
 use kube::api::{Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -34,35 +37,64 @@ pub enum NodeOutcome {
 }
 
 // ANCHOR: workload_client
-/// A client for the workload cluster, from the `<cluster>-kubeconfig` Secret Cluster API writes
-/// (the control-plane provider does). `None` while there is no such Secret.
-pub async fn workload_client(
-    management: &Client,
-    namespace: &str,
-    cluster: &str,
-) -> Result<Option<Client>, WorkloadError> {
-    let name = format!("{cluster}-kubeconfig");
-    let Some(secret) = Api::<Secret>::namespaced(management.clone(), namespace)
-        .get_opt(&name)
-        .await?
-    else {
-        return Ok(None);
-    };
+/// Clients for workload clusters, kept per cluster while its kubeconfig Secret is unchanged, so
+/// that a converged machine does not build one (and a TLS connection) on every reconcile.
+#[derive(Default)]
+pub struct WorkloadClients {
+    clients: Mutex<HashMap<(String, String), (String, Client)>>,
+}
+
+impl WorkloadClients {
+    /// A client for the workload cluster, from the `<cluster>-kubeconfig` Secret Cluster API
+    /// writes (the control-plane provider does). `None` while there is no such Secret.
+    pub async fn get(
+        &self,
+        management: &Client,
+        namespace: &str,
+        cluster: &str,
+    ) -> Result<Option<Client>, WorkloadError> {
+        let name = format!("{cluster}-kubeconfig");
+        let Some(secret) = Api::<Secret>::namespaced(management.clone(), namespace)
+            .get_opt(&name)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let key = (namespace.to_owned(), cluster.to_owned());
+        let version = secret.resource_version().unwrap_or_default();
+        if let Some((seen, client)) = self.lock().get(&key)
+            && *seen == version
+        {
+            return Ok(Some(client.clone()));
+        }
+        let client = client_from_secret(&secret, &name).await?;
+        self.lock().insert(key, (version, client.clone()));
+        Ok(Some(client))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (String, Client)>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn client_from_secret(secret: &Secret, name: &str) -> Result<Client, WorkloadError> {
     let value = secret
         .data
         .as_ref()
         .and_then(|data| data.get("value"))
-        .ok_or_else(|| WorkloadError::NoKubeconfig(name.clone()))?;
-    let bad =
-        |e: Box<dyn std::error::Error + Send + Sync>| WorkloadError::BadKubeconfig(name.clone(), e);
+        .ok_or_else(|| WorkloadError::NoKubeconfig(name.to_owned()))?;
+    let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
+        WorkloadError::BadKubeconfig(name.to_owned(), e)
+    };
     let text = std::str::from_utf8(&value.0).map_err(|e| bad(Box::new(e)))?;
     let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| bad(Box::new(e)))?;
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(|e| bad(Box::new(e)))?;
-    Client::try_from(config)
-        .map(Some)
-        .map_err(|e| bad(Box::new(e)))
+    // The workload API is on the Docker network, next to us: never through the manager's
+    // HTTP(S) proxy, which the kubeconfig loader would otherwise pick up from the environment.
+    config.proxy_url = None;
+    Client::try_from(config).map_err(|e| bad(Box::new(e)))
 }
 // ANCHOR_END: workload_client
 

@@ -18,8 +18,8 @@ use checkpoint_04::capi::{
     MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION,
 };
 use checkpoint_04::controllers::bootstrap::BootstrapTasks;
-use checkpoint_04::controllers::triggers::Triggers;
 use checkpoint_04::controllers::docker_cluster::{self, FINALIZER};
+use checkpoint_04::controllers::triggers::Triggers;
 use checkpoint_04::controllers::{Context, Docker};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::ObjectMeta;
@@ -39,6 +39,18 @@ pub const NETWORK: &str = "capdkc-test";
 pub const LB: &str = "demo-lb";
 /// The address the fake Docker gives the first container it creates.
 pub const LB_IP: &str = "172.30.0.2";
+
+/// Where core's Machines of namespace `default` live.
+pub const MACHINES_PATH: &str = "/apis/cluster.x-k8s.io/v1beta2/namespaces/default/machines";
+/// The label selector of cluster `demo`'s control-plane Machines.
+pub const CONTROL_PLANE_OF_DEMO: &str =
+    "cluster.x-k8s.io/cluster-name=demo,cluster.x-k8s.io/control-plane";
+
+/// Where our DockerMachines of namespace `default` live.
+pub const DOCKER_MACHINES_PATH: &str =
+    "/apis/infrastructure.cluster.x-k8s.io/v1alpha1/namespaces/default/dockermachines";
+/// The label selector of everything of cluster `demo`.
+pub const MACHINES_OF_DEMO: &str = "cluster.x-k8s.io/cluster-name=demo";
 
 /// The fixed "now" of every test: 2023-11-14T22:13:20Z.
 pub fn now() -> Time {
@@ -80,6 +92,10 @@ pub trait ClusterFixture: Sized {
     fn with_status(self, status: ClusterStatus) -> Self;
     /// `metadata.deletionTimestamp` set: someone deleted it.
     fn deleting(self) -> Self;
+    /// Core has seen its DockerCluster provisioned (`status.initialization`).
+    fn infrastructure_provisioned(self) -> Self;
+    /// Core has seen its control plane initialized (`status.initialization`).
+    fn control_plane_initialized(self) -> Self;
     /// Its infrastructure is an object of `kind` in `api_group` (not necessarily ours).
     fn with_infrastructure_of_kind(self, api_group: &str, kind: &str) -> Self;
 }
@@ -108,6 +124,20 @@ impl ClusterFixture for Cluster {
 
     fn deleting(mut self) -> Self {
         self.metadata.deletion_timestamp = Some(now());
+        self
+    }
+
+    fn infrastructure_provisioned(mut self) -> Self {
+        let status = self.status.get_or_insert_default();
+        let initialization = status.initialization.get_or_insert_default();
+        initialization.infrastructure_provisioned = Some(true);
+        self
+    }
+
+    fn control_plane_initialized(mut self) -> Self {
+        let status = self.status.get_or_insert_default();
+        let initialization = status.initialization.get_or_insert_default();
+        initialization.control_plane_initialized = Some(true);
         self
     }
 
@@ -343,6 +373,7 @@ pub fn context(client: kube::Client, docker: &FakeRuntime) -> Arc<Context<FakeRu
         backoff: Default::default(),
         bootstraps: BootstrapTasks::new(Triggers::channel().0),
         cluster_triggers: Triggers::channel().0,
+        workloads: Default::default(),
     })
 }
 

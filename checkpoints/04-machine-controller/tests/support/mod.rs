@@ -1,10 +1,13 @@
 //! Shared by the tests: a scripted API server, a tiny HTTP client and an RBAC rule matcher;
-//! for the per-reconcile tests, a request-by-request API script and fixture builders.
+//! for the per-reconcile tests, a request-by-request API script, fixture builders for both
+//! controllers and a stand-in for a workload cluster's API server.
 
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod fixtures;
+pub mod machines;
 pub mod scripted;
+pub mod workload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

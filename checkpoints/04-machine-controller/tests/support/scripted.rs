@@ -145,6 +145,32 @@ impl ApiScript {
         );
     }
 
+    /// A LIST of `path` filtered by `label_selector`, answered with `items`. A LIST is a read,
+    /// so it may concern objects other than the target.
+    pub async fn list<K>(&mut self, path: &str, label_selector: &str, items: &[K])
+    where
+        K: Resource<DynamicType = ()> + Serialize,
+    {
+        let what = format!("a LIST of {path} with labelSelector={label_selector}");
+        let received = self.expect(Method::GET, path, &what).await;
+        let selector = received
+            .query
+            .get("labelSelector")
+            .map(|s| percent_decode(s));
+        assert_eq!(
+            selector.as_deref(),
+            Some(label_selector),
+            "the label selector of {received}"
+        );
+        let list = json!({
+            "apiVersion": K::api_version(&()),
+            "kind": format!("{}List", K::kind(&())),
+            "metadata": { "resourceVersion": "42" },
+            "items": items,
+        });
+        received.respond(200, &list);
+    }
+
     /// A server-side apply of the target's status; answer it with [`Received::answer_patched`].
     pub async fn status_apply(&mut self) -> Received {
         let path = format!("{}/status", self.target.path);
@@ -387,4 +413,32 @@ pub struct Running<T>(JoinHandle<T>);
 
 pub fn spawn<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static) -> Running<T> {
     Running(tokio::spawn(future))
+}
+
+/// Decodes a query value as `application/x-www-form-urlencoded` (how kube encodes selectors).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[i], escaped) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            (other, _) => {
+                decoded.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }

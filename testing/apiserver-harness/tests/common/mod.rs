@@ -116,3 +116,64 @@ pub fn docker_cli(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Sends every case of an admission table (`tests/cases/*_admission.yaml` of a checkpoint) to
+/// the API server as a `kind` object in `namespace` and returns the cases it judged otherwise
+/// than the table says. Transition cases (`old`) create the object first, then replace it.
+pub async fn judge_admission_table(
+    client: &Client,
+    namespace: &str,
+    kind: &str,
+    table: &str,
+) -> anyhow::Result<Vec<String>> {
+    let cases: Vec<Value> = serde_saphyr::from_str(table)?;
+    anyhow::ensure!(cases.len() >= 10, "the {kind} table has its cases");
+    let api = apiserver_harness::dynamic_api(
+        client,
+        namespace,
+        "infrastructure.cluster.x-k8s.io/v1alpha1",
+        kind,
+    )
+    .await?;
+    let mut failures = Vec::new();
+    for (index, case) in cases.iter().enumerate() {
+        let title = case["case"].as_str().unwrap_or_default().to_owned();
+        let name = format!("{}-case-{index}", kind.to_lowercase());
+        let object = |spec: &Value| -> anyhow::Result<DynamicObject> {
+            Ok(serde_json::from_value(serde_json::json!({
+                "apiVersion": "infrastructure.cluster.x-k8s.io/v1alpha1",
+                "kind": kind,
+                "metadata": { "name": name },
+                "spec": spec,
+            }))?)
+        };
+        let verdict = match case.get("old") {
+            Some(old) => {
+                let created = api.create(&PostParams::default(), &object(old)?).await?;
+                let mut updated = object(&case["spec"])?;
+                updated.metadata.resource_version = created.metadata.resource_version;
+                api.replace(&name, &PostParams::default(), &updated).await
+            }
+            None => {
+                api.create(&PostParams::default(), &object(&case["spec"])?)
+                    .await
+            }
+        };
+        match (verdict, case["rejected"].as_str()) {
+            (Ok(_), None) => {}
+            (Err(kube::Error::Api(status)), Some(expected)) if status.code == 422 => {
+                if !status.message.contains(expected) {
+                    failures.push(format!(
+                        "{kind}, {title}: rejected, but the message lacks {expected:?}: {}",
+                        status.message
+                    ));
+                }
+            }
+            (Ok(_), Some(expected)) => failures.push(format!(
+                "{kind}, {title}: accepted, expected a rejection ({expected})"
+            )),
+            (Err(error), _) => failures.push(format!("{kind}, {title}: {error}")),
+        }
+    }
+    Ok(failures)
+}
