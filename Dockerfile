@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The manager image: a static binary at /manager on a distroless, non-root base.
-#   docker build --build-arg CHECKPOINT=checkpoint-04 -t capdkc-manager:dev .
+#   docker build --build-arg CHECKPOINT=checkpoint-05 -t capdkc-manager:dev .
 # Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 ... (each platform builds
 # natively, under emulation when needed, so that ring's C code needs no cross compiler).
 
@@ -19,13 +19,14 @@ COPY checkpoints/01-scaffold/Cargo.toml checkpoints/01-scaffold/
 COPY checkpoints/02-tilt/Cargo.toml checkpoints/02-tilt/
 COPY checkpoints/03-cluster-controller/Cargo.toml checkpoints/03-cluster-controller/
 COPY checkpoints/04-machine-controller/Cargo.toml checkpoints/04-machine-controller/
+COPY checkpoints/05-template/Cargo.toml checkpoints/05-template/
 COPY given/capdkc-docker/Cargo.toml given/capdkc-docker/
 COPY book/tools/Cargo.toml book/tools/
 COPY testing/apiserver-harness/Cargo.toml testing/apiserver-harness/
-RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller given/capdkc-docker book/tools testing/apiserver-harness; do \
+RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-docker book/tools testing/apiserver-harness; do \
       mkdir -p "$dir/src" && echo 'fn main() {}' > "$dir/src/main.rs" && : > "$dir/src/lib.rs"; \
     done
-ARG CHECKPOINT=checkpoint-04
+ARG CHECKPOINT=checkpoint-05
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p "$CHECKPOINT" --target "$(uname -m)-unknown-linux-musl"
 

@@ -1,0 +1,115 @@
+//! Prometheus metrics: reconciles, errors and durations per controller.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReconcileLabels {
+    controller: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ControllerLabel {
+    controller: &'static str,
+}
+
+// ANCHOR: metrics
+/// Every metric the manager exports, under the `capdkc_` prefix.
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<ReconcileLabels, Counter>,
+    durations: Family<ControllerLabel, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("capdkc");
+        let reconciles = Family::<ReconcileLabels, Counter>::default();
+        registry.register(
+            "reconcile",
+            "Reconciles by controller and result (success or error)",
+            reconciles.clone(),
+        );
+        let durations = Family::<ControllerLabel, Histogram>::new_with_constructor(|| {
+            // 1 ms to about 16 s.
+            Histogram::new(exponential_buckets(0.001, 2.0, 15))
+        });
+        registry.register(
+            "reconcile_duration_seconds",
+            "How long reconciles take",
+            durations.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            durations,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one reconcile of `controller` that took `elapsed` and succeeded or not.
+    pub fn observe(&self, controller: &'static str, elapsed: Duration, succeeded: bool) {
+        let result = if succeeded { "success" } else { "error" };
+        self.reconciles
+            .get_or_create(&ReconcileLabels { controller, result })
+            .inc();
+        self.durations
+            .get_or_create(&ControllerLabel { controller })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// How many reconciles of `controller` finished, successful or not.
+    pub fn reconciles(&self, controller: &'static str) -> u64 {
+        ["success", "error"]
+            .iter()
+            .map(|result| {
+                self.reconciles
+                    .get_or_create(&ReconcileLabels { controller, result })
+                    .get()
+            })
+            .sum()
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+// ANCHOR_END: metrics
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_reconciles_and_errors_per_controller() {
+        let metrics = Metrics::default();
+        metrics.observe("dockercluster", Duration::from_millis(3), true);
+        metrics.observe("dockercluster", Duration::from_millis(5), false);
+        metrics.observe("dockermachine", Duration::from_millis(1), true);
+        assert_eq!(metrics.reconciles("dockercluster"), 2);
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains(
+                "capdkc_reconcile_total{controller=\"dockercluster\",result=\"error\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "capdkc_reconcile_duration_seconds_count{controller=\"dockermachine\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

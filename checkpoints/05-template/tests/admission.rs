@@ -1,0 +1,152 @@
+//! Admission rules of the CRDs, evaluated without an API server: the CEL rules with kube's CEL
+//! interpreter and the `pattern`s of the schema with the regex crate. The same tables
+//! (`tests/cases/*_admission.yaml`) are sent to a real kube-apiserver by
+//! testing/apiserver-harness, which also judges the schema-only cases (ranges, lengths, keys).
+
+use checkpoint_05::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
+use kube::CustomResourceExt;
+use kube::core::cel::validate_cel_schema;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One row of a table.
+#[derive(Debug, Deserialize)]
+struct Case {
+    case: String,
+    spec: Value,
+    #[serde(default)]
+    old: Option<Value>,
+    /// Part of the API server's message; absent means accepted.
+    #[serde(default)]
+    rejected: Option<String>,
+    /// Which part of the CRD rejects it: `cel`, `pattern` or `schema`.
+    #[serde(default)]
+    rule: Option<String>,
+}
+
+/// A kind's table, its spec's CEL rules and its spec's schema.
+struct Table {
+    file: &'static str,
+    cel: fn(&Value, Option<&Value>) -> Result<(), String>,
+    spec_schema: Value,
+}
+
+fn tables() -> [Table; 2] {
+    fn spec_schema(
+        crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    ) -> Value {
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("schema");
+        schema["openAPIV3Schema"]["properties"]["spec"].clone()
+    }
+    [
+        Table {
+            file: "docker_cluster_admission.yaml",
+            cel: |spec, old| {
+                validate_cel_schema::<DockerClusterSpec>(spec, old).map_err(|e| format!("{e:?}"))
+            },
+            spec_schema: spec_schema(DockerCluster::crd()),
+        },
+        Table {
+            file: "docker_machine_admission.yaml",
+            cel: |spec, old| {
+                validate_cel_schema::<DockerMachineSpec>(spec, old).map_err(|e| format!("{e:?}"))
+            },
+            spec_schema: spec_schema(DockerMachine::crd()),
+        },
+    ]
+}
+
+fn cases(table: &Table) -> Vec<Case> {
+    let path = format!("{}/tests/cases/{}", env!("CARGO_MANIFEST_DIR"), table.file);
+    let text = std::fs::read_to_string(&path).expect("the admission table");
+    serde_saphyr::from_str(&text).expect("the admission table parses")
+}
+
+/// The strings in `value` that break a `pattern` of `schema` (a small part of JSON Schema:
+/// objects, arrays and string patterns, which is all our specs use patterns in).
+fn pattern_violations(schema: &Value, value: &Value) -> Vec<String> {
+    match value {
+        Value::String(text) => match schema["pattern"].as_str() {
+            Some(pattern) if !regex::Regex::new(pattern).expect("pattern").is_match(text) => {
+                vec![text.clone()]
+            }
+            _ => Vec::new(),
+        },
+        Value::Object(fields) => fields
+            .iter()
+            .flat_map(|(key, field)| pattern_violations(&schema["properties"][key], field))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .flat_map(|item| pattern_violations(&schema["items"], item))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn accepted_cases_pass_every_local_check_and_parse() {
+    for table in tables() {
+        for case in cases(&table).iter().filter(|case| case.rejected.is_none()) {
+            let verdict = (table.cel)(&case.spec, case.old.as_ref());
+            assert!(verdict.is_ok(), "{}: {verdict:?}", case.case);
+            let broken = pattern_violations(&table.spec_schema, &case.spec);
+            assert!(broken.is_empty(), "{}: {broken:?}", case.case);
+        }
+    }
+    for case in cases(&tables()[0]).iter().filter(|c| c.rejected.is_none()) {
+        let parsed: Result<DockerClusterSpec, _> = serde_json::from_value(case.spec.clone());
+        assert!(parsed.is_ok(), "{}: {parsed:?}", case.case);
+    }
+    for case in cases(&tables()[1]).iter().filter(|c| c.rejected.is_none()) {
+        let parsed: Result<DockerMachineSpec, _> = serde_json::from_value(case.spec.clone());
+        assert!(parsed.is_ok(), "{}: {parsed:?}", case.case);
+    }
+}
+
+#[test]
+fn cel_rules_reject_their_cases_with_the_expected_message() {
+    for table in tables() {
+        let cel_cases: Vec<Case> = cases(&table)
+            .into_iter()
+            .filter(|case| case.rule.as_deref() == Some("cel"))
+            .collect();
+        assert!(
+            cel_cases.len() >= 4,
+            "{}: every CEL rule has a rejected case",
+            table.file
+        );
+        for case in cel_cases {
+            let expected = case.rejected.as_deref().expect("a rejected case");
+            let message = (table.cel)(&case.spec, case.old.as_ref()).expect_err(&case.case);
+            assert!(message.contains(expected), "{}: {message}", case.case);
+        }
+    }
+}
+
+#[test]
+fn patterns_reject_their_cases() {
+    for table in tables() {
+        for case in cases(&table)
+            .iter()
+            .filter(|case| case.rule.as_deref() == Some("pattern"))
+        {
+            let broken = pattern_violations(&table.spec_schema, &case.spec);
+            assert!(!broken.is_empty(), "{} was accepted", case.case);
+        }
+    }
+}
+
+#[test]
+fn a_whole_object_is_checked_by_the_generated_method_too() {
+    let mut docker_cluster = DockerCluster::new("demo", DockerClusterSpec::default());
+    let old = docker_cluster.clone();
+    docker_cluster.spec.load_balancer = Some(checkpoint_05::api::DockerLoadBalancer {
+        image: Some("kindest/haproxy:v2".into()),
+    });
+    assert!(docker_cluster.validate_cel().is_ok(), "creation rules hold");
+    assert!(
+        docker_cluster.validate_cel_update(&old).is_err(),
+        "the image cannot be added later"
+    );
+}
