@@ -18,6 +18,7 @@ use crate::capi::{Cluster, Machine};
 use crate::cli::{BindAddress, ManagerOptions};
 use crate::conditions::system_clock;
 use crate::controllers::bootstrap::BootstrapTasks;
+use crate::controllers::metered::Metered;
 use crate::controllers::triggers::Triggers;
 use crate::controllers::{self, Context, Docker, Scope, docker_cluster, docker_machine};
 use crate::http::{self, Readiness};
@@ -174,6 +175,9 @@ where
     // bootstrap task reporting back.
     let (cluster_kicks, kicked_clusters) = Triggers::<DockerCluster>::channel();
     let (bootstraps_finished, finished_bootstraps) = Triggers::<DockerMachine>::channel();
+    // Every Docker call is counted in the metrics.
+    let runtime = docker.runtime.clone();
+    let docker = docker.with_runtime(Metered::new(runtime, metrics.clone()));
     let ctx = Arc::new(Context {
         recorder: Recorder::new(client.clone(), reporter),
         client,

@@ -1,4 +1,5 @@
-//! Prometheus metrics: reconciles, errors and durations per controller.
+//! Prometheus metrics: reconciles, errors and durations per controller; Docker calls by operation
+//! and result; bootstrap durations.
 
 use std::time::Duration;
 
@@ -19,12 +20,25 @@ struct ControllerLabel {
     controller: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DockerCallLabels {
+    op: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
 // ANCHOR: metrics
 /// Every metric the manager exports, under the `capdkc_` prefix.
 pub struct Metrics {
     registry: Registry,
     reconciles: Family<ReconcileLabels, Counter>,
     durations: Family<ControllerLabel, Histogram>,
+    docker_calls: Family<DockerCallLabels, Counter>,
+    bootstraps: Family<OutcomeLabel, Histogram>,
 }
 
 impl Default for Metrics {
@@ -45,10 +59,27 @@ impl Default for Metrics {
             "How long reconciles take",
             durations.clone(),
         );
+        let docker_calls = Family::<DockerCallLabels, Counter>::default();
+        registry.register(
+            "docker_calls",
+            "Docker API calls by operation and result (success or error)",
+            docker_calls.clone(),
+        );
+        let bootstraps = Family::<OutcomeLabel, Histogram>::new_with_constructor(|| {
+            // 1 s to about 17 min.
+            Histogram::new(exponential_buckets(1.0, 2.0, 11))
+        });
+        registry.register(
+            "bootstrap_duration_seconds",
+            "How long bootstraps take, by outcome (succeeded or failed)",
+            bootstraps.clone(),
+        );
         Self {
             registry,
             reconciles,
             durations,
+            docker_calls,
+            bootstraps,
         }
     }
 }
@@ -62,6 +93,22 @@ impl Metrics {
             .inc();
         self.durations
             .get_or_create(&ControllerLabel { controller })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one Docker API call.
+    pub fn observe_docker_call(&self, op: &'static str, succeeded: bool) {
+        let result = if succeeded { "success" } else { "error" };
+        self.docker_calls
+            .get_or_create(&DockerCallLabels { op, result })
+            .inc();
+    }
+
+    /// Records a finished bootstrap.
+    pub fn observe_bootstrap(&self, elapsed: Duration, succeeded: bool) {
+        let outcome = if succeeded { "succeeded" } else { "failed" };
+        self.bootstraps
+            .get_or_create(&OutcomeLabel { outcome })
             .observe(elapsed.as_secs_f64());
     }
 
@@ -111,5 +158,21 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn counts_docker_calls_and_times_bootstraps() {
+        let metrics = Metrics::default();
+        metrics.observe_docker_call("create", true);
+        metrics.observe_docker_call("create", false);
+        metrics.observe_bootstrap(Duration::from_secs(42), true);
+        let text = metrics.encode().unwrap();
+        for line in [
+            "capdkc_docker_calls_total{op=\"create\",result=\"success\"} 1",
+            "capdkc_docker_calls_total{op=\"create\",result=\"error\"} 1",
+            "capdkc_bootstrap_duration_seconds_count{outcome=\"succeeded\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }

@@ -72,6 +72,11 @@ impl<'a, K: ReportsConditions, D> Step<'a, K, D> {
         }
     }
 
+    /// The time this reconcile stamps on changed conditions.
+    pub fn now(&self) -> &Time {
+        &self.now
+    }
+
     pub fn observe(&mut self, observation: Observation) {
         conditions::set(
             K::conditions(&mut self.status),

@@ -506,11 +506,13 @@ where
     match ctx.bootstraps.progress(&uid) {
         Some(Progress::Running) => {}
         Some(Progress::Succeeded) => {
+            observe_bootstrap_duration(current.as_ref(), step, ctx, true);
             step.observe(Observation::truth(BOOTSTRAP_SUCCEEDED, reasons::SUCCEEDED));
             step.event(EventType::Normal, "BootstrapSucceeded", container);
             return Ok(None);
         }
         Some(Progress::Failed(message)) => {
+            observe_bootstrap_duration(current.as_ref(), step, ctx, false);
             step.event(EventType::Warning, reasons::BOOTSTRAP_FAILED, &message);
             step.observe(Observation::falsehood(
                 BOOTSTRAP_SUCCEEDED,
@@ -560,6 +562,22 @@ where
     Ok(None)
 }
 // ANCHOR_END: reconcile_bootstrap
+
+/// The bootstrap ran from when `BootstrapSucceeded` turned to `Running` until now.
+fn observe_bootstrap_duration<D>(
+    running: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    step: &Step<'_, DockerMachine, D>,
+    ctx: &Context<D>,
+    succeeded: bool,
+) {
+    let Some(running) = running.filter(|c| c.reason == reasons::RUNNING) else {
+        return;
+    };
+    let elapsed = step.now().0.duration_since(running.last_transition_time.0);
+    if let Ok(elapsed) = std::time::Duration::try_from(elapsed) {
+        ctx.metrics.observe_bootstrap(elapsed, succeeded);
+    }
+}
 
 // ANCHOR: bootstrap_data
 /// The bootstrap data and its format from the Machine's Secret. The error names the Secret,

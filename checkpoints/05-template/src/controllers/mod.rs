@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod docker_cluster;
 pub mod docker_machine;
 pub mod finalizer;
+pub mod metered;
 pub mod status;
 pub mod step;
 pub mod triggers;
@@ -93,6 +94,20 @@ impl<D> Docker<D> {
             proxy_env: NodeSettings::from_manager_env().proxy_env,
             lb_health_check: HealthCheck::ApiServerHealthz,
             bootstrap_retries: RunOptions::default(),
+        }
+    }
+
+    /// The same settings over another engine (a metered one, say).
+    pub fn with_runtime<E>(self, runtime: E) -> Docker<E> {
+        Docker {
+            runtime,
+            network: self.network,
+            extra_labels: self.extra_labels,
+            node_security: self.node_security,
+            mount_lib_modules: self.mount_lib_modules,
+            proxy_env: self.proxy_env,
+            lb_health_check: self.lb_health_check,
+            bootstrap_retries: self.bootstrap_retries,
         }
     }
 
