@@ -165,6 +165,23 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
         );
     }
 
+    // `kubectl get dockermachines` shows what a person needs.
+    let table = apiserver_harness::get_table(
+        &admin,
+        &format!("/apis/infrastructure.cluster.x-k8s.io/v1alpha1/namespaces/{NAMESPACE}/dockermachines"),
+    )
+    .await?;
+    for machine in [&cp, &worker] {
+        assert_eq!(table.cell(machine, "Cluster"), Some(&json!(cluster)));
+        assert_eq!(table.cell(machine, "Machine"), Some(&json!(machine)));
+        assert_eq!(
+            table.cell(machine, "ProviderID"),
+            Some(&json!(format!("docker:////{machine}")))
+        );
+        assert_eq!(table.cell(machine, "Provisioned"), Some(&json!(true)));
+        assert_eq!(table.cell(machine, "Ready"), Some(&json!("True")));
+    }
+
     // The load balancer routes to the control-plane node (the stand-in answers its name).
     let lb = runtime.inspect(&format!("{cluster}-lb")).await?;
     let port = lb
