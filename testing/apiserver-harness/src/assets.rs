@@ -111,7 +111,7 @@ pub fn is_ci() -> bool {
 /// The skip-or-fail decision every real-API-server test makes first.
 ///
 /// - assets present: `Ok(Some(assets))`, run the test;
-/// - assets missing, not CI: prints `SKIP <test>: <reason>` to stderr and returns `Ok(None)`;
+/// - assets missing, not CI: prints `SKIPPED <test>: <reason>` to stderr and returns `Ok(None)`;
 ///   the test returns early (and counts as passed, since Rust tests cannot report a skip);
 /// - assets missing, `CI=true`: `Err`, so the test fails with the reason.
 ///
@@ -126,7 +126,7 @@ pub fn assets_for_test(test: &str, needs: Needs) -> Result<Option<Assets>, Error
     match decide(Assets::from_env(needs), is_ci()) {
         Decision::Run(assets) => Ok(Some(assets)),
         Decision::Skip(reason) => {
-            eprintln!("SKIP {test}: {reason}");
+            eprintln!("SKIPPED {test}: {reason}");
             Ok(None)
         }
         Decision::Fail(reason) => Err(Error::AssetsRequired(reason)),
