@@ -8,6 +8,9 @@
 //! | `{{#cp-crd NN Kind}}` | the committed CRD YAML of a kind |
 //! | `{{#cp-tree NN}}` | the files of a checkpoint |
 //! | `{{#repo path:anchor}}`, `{{#repo path}}` | a region or all of any repository file (the given crates, scripts) |
+//!
+//! `{{#schedule ...}}`, the workshop timing table, needs the whole book and lives in
+//! [`crate::schedule`].
 
 use std::path::Path;
 use std::sync::LazyLock;

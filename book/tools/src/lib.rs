@@ -1,5 +1,6 @@
-//! The book's tooling: the `capdkc` preprocessor that shows checkpoint code by anchor and diffs
-//! between checkpoints, and an in-process build of the whole book that fails on anything stale.
+//! The book's tooling: the `capdkc` preprocessor that shows checkpoint code by anchor, diffs
+//! between checkpoints and the workshop schedule, and an in-process build of the whole book that
+//! fails on anything stale.
 
 pub mod anchors;
 pub mod build;
@@ -8,6 +9,7 @@ pub mod code;
 pub mod diff;
 pub mod expand;
 pub mod preprocessor;
+pub mod schedule;
 pub mod workspace;
 
 pub use build::{Built, build_book};

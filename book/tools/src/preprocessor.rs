@@ -4,9 +4,9 @@ use mdbook::book::{Book, BookItem};
 use mdbook::errors::Result;
 use mdbook::preprocess::{Preprocessor, PreprocessorContext};
 
-use crate::expand;
+use crate::{expand, schedule};
 
-/// Expands `{{#cp ...}}` and its siblings; any directive that cannot be expanded fails the build
+/// Expands `{{#cp ...}}` and its siblings, and `{{#schedule ...}}`; any directive that cannot be expanded fails the build
 /// with a message naming the chapter and the directive (mdBook's own `{{#include}}` would render
 /// an empty block or leave the text and still succeed).
 #[derive(Debug, Default, Clone, Copy)]
@@ -23,12 +23,17 @@ impl Preprocessor for Capdkc {
             .get("preprocessor.capdkc.repository-root")
             .and_then(|v| v.as_str());
         let workspace = expand::workspace_for(&ctx.root, configured)?;
+        // The schedule needs every page's minutes, so read them before any page changes.
+        let pages = schedule::pages(&book);
         let mut problems = Vec::new();
         book.for_each_mut(|item| {
             let BookItem::Chapter(chapter) = item else {
                 return;
             };
-            match expand::expand_all(&workspace, &chapter.content) {
+            let here = chapter.path.clone().unwrap_or_default();
+            let expanded = schedule::expand_all(&chapter.content, &here, &pages)
+                .and_then(|content| expand::expand_all(&workspace, &content));
+            match expanded {
                 Ok(content) => chapter.content = content,
                 Err(errors) => {
                     let file = chapter

@@ -44,6 +44,13 @@ fn the_book_builds_with_every_directive_expanded() {
     );
     assert!(page.contains("details class=\"notes\""), "speaker notes");
     assert!(!page.contains("ANCHOR"), "anchor markers stripped");
+
+    let schedule = std::fs::read_to_string(built.html_dir.join("instructor/schedule.html"))
+        .expect("rendered schedule");
+    for path in ["KubeCon tutorial (90 min)", "Half-day workshop (240 min)"] {
+        assert!(schedule.contains(path), "schedule lacks the path {path}");
+    }
+    assert!(schedule.contains(" of 90</strong>") && schedule.contains(" of 240</strong>"));
 }
 
 /// A throwaway repository: two checkpoints and a book whose one chapter has the given text.
@@ -78,6 +85,11 @@ impl Fixture {
     }
 
     fn with_summary_and_chapter(summary: &str, body: &str) -> Self {
+        Self::with_pages(summary, &[("demo.md", body)])
+    }
+
+    /// A book with the given SUMMARY.md and pages (file name, content).
+    fn with_pages(summary: &str, pages: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         write(
@@ -105,7 +117,9 @@ impl Fixture {
              [preprocessor.admonish]\ncommand = \"false\"\nassets_version = \"3.1.0\"\non_failure = \"bail\"\n",
         );
         write(root, "book/src/SUMMARY.md", summary);
-        write(root, "book/src/demo.md", body);
+        for (file, body) in pages {
+            write(root, &format!("book/src/{file}"), body);
+        }
         Self { dir }
     }
 
@@ -251,4 +265,78 @@ fn diffs_between_checkpoints_are_computed_from_the_trees() {
         !html.contains("Cargo.toml"),
         "renamed package shown as a change"
     );
+}
+
+/// Three pages; the first holds the schedule of a 30-minute and a 60-minute path.
+fn scheduled_book(one: &str, two: &str) -> Fixture {
+    let schedule = "{{#schedule
+        path short 30 Short talk
+        path long 60 Long workshop
+        demo.md  long=talk:5
+        one.md   short=demo:10    long=hands-on
+        break    long=10
+        two.md   short=hands-on:15 long=hands-on
+    }}";
+    Fixture::with_pages(
+        "# Summary\n\n- [Demo](demo.md)\n- [One](one.md)\n- [Two](two.md)\n",
+        &[
+            ("demo.md", &page(schedule)),
+            ("one.md", &format!("{one}\n# One\n{GOOD_PAGE_TAIL}")),
+            ("two.md", &format!("{two}\n# Two\n{GOOD_PAGE_TAIL}")),
+        ],
+    )
+}
+
+#[test]
+fn a_schedule_shows_every_path_with_its_clock_and_total() {
+    let fixture = scheduled_book("<!-- minutes: 20 -->", "<!-- minutes: 25 -->");
+    let built = fixture.build().unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(built.html_dir.join("demo.html")).expect("page");
+    for expected in [
+        "Short talk (30 min)",
+        "Long workshop (60 min)",
+        "href=\"one.html\"",
+        "10 demo (0:00–0:10)",
+        "20 hands-on (0:05–0:25)",
+        "<em>Break</em>",
+        "10 (0:25–0:35)",
+        "25 hands-on (0:35–1:00)",
+        "<strong>25 of 30</strong>",
+        "<strong>60 of 60</strong>",
+        "<strong>50</strong>",
+    ] {
+        assert!(html.contains(expected), "schedule lacks `{expected}`");
+    }
+}
+
+#[test]
+fn a_path_over_its_target_fails_the_build() {
+    let fixture = scheduled_book("<!-- minutes: 20 -->", "<!-- minutes: 30 -->");
+    assert_fails(
+        &fixture,
+        &[
+            "chapter `Demo`",
+            "path `long` (Long workshop) takes 65 minutes, over its target of 60 by 5",
+        ],
+    );
+}
+
+#[test]
+fn a_page_without_minutes_fails_the_schedule() {
+    let fixture = scheduled_book("<!-- minutes: 20 -->", "");
+    assert_fails(
+        &fixture,
+        &[
+            "chapter `Demo`",
+            "no `<!-- minutes: N -->` on `Two` (two.md)",
+        ],
+    );
+}
+
+#[test]
+fn a_schedule_naming_a_page_that_is_not_in_the_summary_fails() {
+    let fixture = Fixture::with_chapter(&page(
+        "{{#schedule\npath short 30 Short\ndemo.md short=talk\ngone.md short=demo\n}}",
+    ));
+    assert_fails(&fixture, &["`gone.md` is not a page in SUMMARY.md"]);
 }
