@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod clusterctl;
 pub mod fixtures;
 pub mod machines;
 pub mod scripted;
