@@ -23,7 +23,8 @@ COPY checkpoints/05-template/Cargo.toml checkpoints/05-template/
 COPY given/capdkc-docker/Cargo.toml given/capdkc-docker/
 COPY book/tools/Cargo.toml book/tools/
 COPY testing/apiserver-harness/Cargo.toml testing/apiserver-harness/
-RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-docker book/tools testing/apiserver-harness; do \
+COPY testing/bench/Cargo.toml testing/bench/
+RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-docker book/tools testing/apiserver-harness testing/bench; do \
       mkdir -p "$dir/src" && echo 'fn main() {}' > "$dir/src/main.rs" && : > "$dir/src/lib.rs"; \
     done
 ARG CHECKPOINT=checkpoint-05
