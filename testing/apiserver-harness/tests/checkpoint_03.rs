@@ -27,8 +27,8 @@ use checkpoint_03::conditions;
 use checkpoint_03::controllers::Docker;
 use clap::Parser;
 use common::{
-    ShippedRbac, TIMEOUT, condition, docker_cli, docker_events, judge_admission_table,
-    shipped_service_account, unix_now, wait_until,
+    ShippedRbac, TIMEOUT, cluster_yaml, condition, docker_cli, docker_cluster_yaml, docker_events,
+    judge_admission_table, shipped_service_account, unix_now, wait_until,
 };
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
@@ -336,35 +336,6 @@ async fn the_api_server_judges_the_admission_table_as_the_unit_tests_do() -> any
         judge_admission_table(&client, "admission", "DockerCluster", ADMISSION_CASES).await?;
     assert!(failures.is_empty(), "{failures:#?}");
     Ok(())
-}
-
-fn cluster_yaml(name: &str) -> String {
-    format!(
-        "apiVersion: cluster.x-k8s.io/v1beta2
-kind: Cluster
-metadata:
-  name: {name}
-spec:
-  infrastructureRef:
-    apiGroup: infrastructure.cluster.x-k8s.io
-    kind: DockerCluster
-    name: {name}
-"
-    )
-}
-
-/// The seed workshop's LoadBalancerImage step in use: the test image, built locally.
-fn docker_cluster_yaml(name: &str) -> String {
-    format!(
-        "apiVersion: infrastructure.cluster.x-k8s.io/v1alpha1
-kind: DockerCluster
-metadata:
-  name: {name}
-spec:
-  loadBalancer:
-    image: {LB_TEST_IMAGE}
-"
-    )
 }
 
 /// Changes an annotation, which makes the controller reconcile the object once more.

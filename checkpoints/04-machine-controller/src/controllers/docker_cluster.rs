@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use capdkc_docker::ensure::{Action as DockerAction, EnsureError, remove_if_ours};
 use capdkc_docker::labels::{
-    CLUSTER_LABEL, CLUSTER_UID_LABEL, NAMESPACE_LABEL, OWNER_UID_LABEL, ROLE_CONTROL_PLANE,
-    ROLE_LABEL, lb_container_name, node_container_name,
+    CLUSTER_LABEL, CLUSTER_UID_LABEL, NAMESPACE_LABEL, ROLE_CONTROL_PLANE, ROLE_LABEL,
+    lb_container_name, node_container_name,
 };
 use capdkc_docker::loadbalancer::{
     ApplyError, ApplyOutcome, Backend, LbConfig, LbSettings, apply_config, ensure_lb, render,
@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::status::apply_params;
 use super::step::Step;
-use super::{Context, DisplayChain, finalizer};
+use super::{Context, DisplayChain, finalizer, remove_containers_of};
 use crate::api::{ApiEndpoint, DockerCluster, DockerMachine, Initialization};
 use crate::capi::{
     CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, Cluster, MANAGED_BY_ANNOTATION, Machine,
@@ -353,17 +353,11 @@ async fn release_orphan<D: ContainerRuntime>(
     if !finalizer::has(docker_cluster, FINALIZER) {
         return Ok(());
     }
-    let ours = [(
-        OWNER_UID_LABEL.to_owned(),
-        docker_cluster.uid().unwrap_or_default(),
-    )];
-    let runtime = &ctx.docker.runtime;
-    for container in runtime.list_by_labels(&ours.into()).await? {
-        match runtime.remove(&container.name).await {
-            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
+    remove_containers_of(
+        &ctx.docker.runtime,
+        &docker_cluster.uid().unwrap_or_default(),
+    )
+    .await?;
     finalizer::remove(api, docker_cluster, FINALIZER).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capdkc_docker::ensure::{Action as DockerAction, EnsureError};
-use capdkc_docker::labels::{OWNER_UID_LABEL, lb_container_name};
+use capdkc_docker::labels::lb_container_name;
 use capdkc_docker::node::{HostMount, NodeError, NodeRequest, Role, delete_node, ensure_node};
 use capdkc_docker::{BootstrapData, ContainerInfo, ContainerRuntime, Identity, RuntimeError};
 use futures::{Stream, StreamExt};
@@ -24,7 +24,7 @@ use super::bootstrap::{Progress, bootstrap};
 use super::status::apply_params;
 use super::step::Step;
 use super::workload::{NodeOutcome, WorkloadError, initialize_node};
-use super::{Context, DisplayChain, finalizer};
+use super::{Context, DisplayChain, finalizer, remove_containers_of};
 use crate::api::{DockerCluster, DockerMachine, Initialization, MachineAddress};
 use crate::capi::{CLUSTER_NAME_LABEL, Cluster, Machine, has_paused_annotation};
 use crate::conditions::{
@@ -708,17 +708,11 @@ async fn release_orphan<D: ContainerRuntime>(
     }
     ctx.bootstraps
         .cancel(&docker_machine.uid().unwrap_or_default());
-    let ours = [(
-        OWNER_UID_LABEL.to_owned(),
-        docker_machine.uid().unwrap_or_default(),
-    )];
-    let runtime = &ctx.docker.runtime;
-    for container in runtime.list_by_labels(&ours.into()).await? {
-        match runtime.remove(&container.name).await {
-            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
+    remove_containers_of(
+        &ctx.docker.runtime,
+        &docker_machine.uid().unwrap_or_default(),
+    )
+    .await?;
     finalizer::remove(api, docker_machine, FINALIZER).await?;
     Ok(())
 }

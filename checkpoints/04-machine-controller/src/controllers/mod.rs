@@ -322,6 +322,25 @@ impl std::fmt::Display for DisplayChain<'_> {
     }
 }
 
+/// Removes every container labelled as owned by `owner_uid` (one already gone is fine): what an
+/// object being deleted without its owners leaves behind.
+pub async fn remove_containers_of<D: ContainerRuntime>(
+    runtime: &D,
+    owner_uid: &str,
+) -> Result<(), capdkc_docker::RuntimeError> {
+    let ours = [(
+        capdkc_docker::labels::OWNER_UID_LABEL.to_owned(),
+        owner_uid.to_owned(),
+    )];
+    for container in runtime.list_by_labels(&ours.into()).await? {
+        match runtime.remove(&container.name).await {
+            Ok(()) | Err(capdkc_docker::RuntimeError::NotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 /// Checks at start that Docker is reachable; the manager refuses to run without it.
 pub async fn docker_reachable<D: ContainerRuntime>(docker: &Docker<D>) -> anyhow::Result<()> {
     docker

@@ -14,7 +14,7 @@ use apiserver_harness::{
 use capdkc_docker::bootstrap::RunOptions;
 use capdkc_docker::loadbalancer::HealthCheck;
 use capdkc_docker::runtime::ExecRequest;
-use capdkc_docker::test_support::{LB_TEST_IMAGE, NODE_TEST_IMAGE, docker_env, run_labels};
+use capdkc_docker::test_support::{NODE_TEST_IMAGE, docker_env, run_labels};
 use capdkc_docker::{BollardRuntime, ContainerRuntime, SecurityProfile};
 use checkpoint::api::DockerMachine;
 use checkpoint::cli::Cli;
@@ -24,7 +24,7 @@ use checkpoint::controllers::workload::UNINITIALIZED_TAINT;
 use clap::Parser;
 use common::{
     ShippedRbac, TIMEOUT, docker_events, judge_admission_table, shipped_service_account, unix_now,
-    wait_until,
+    wait_until, cluster_yaml, docker_cluster_yaml,
 };
 use k8s_openapi::api::core::v1::{Node, Secret};
 use k8s_openapi::api::events::v1::Event;
@@ -362,34 +362,6 @@ async fn the_api_server_judges_the_admission_tables_as_the_unit_tests_do() -> an
     }
     assert!(failures.is_empty(), "{failures:#?}");
     Ok(())
-}
-
-fn cluster_yaml(name: &str) -> String {
-    format!(
-        "apiVersion: cluster.x-k8s.io/v1beta2
-kind: Cluster
-metadata:
-  name: {name}
-spec:
-  infrastructureRef:
-    apiGroup: infrastructure.cluster.x-k8s.io
-    kind: DockerCluster
-    name: {name}
-"
-    )
-}
-
-fn docker_cluster_yaml(name: &str) -> String {
-    format!(
-        "apiVersion: infrastructure.cluster.x-k8s.io/v1alpha1
-kind: DockerCluster
-metadata:
-  name: {name}
-spec:
-  loadBalancer:
-    image: {LB_TEST_IMAGE}
-"
-    )
 }
 
 /// Bootstrap data that writes a file with a mode, runs a command, and reports success the way

@@ -177,3 +177,35 @@ pub async fn judge_admission_table(
     }
     Ok(failures)
 }
+
+/// A Cluster whose infrastructure is the DockerCluster of the same name.
+pub fn cluster_yaml(name: &str) -> String {
+    format!(
+        "apiVersion: cluster.x-k8s.io/v1beta2
+kind: Cluster
+metadata:
+  name: {name}
+spec:
+  infrastructureRef:
+    apiGroup: infrastructure.cluster.x-k8s.io
+    kind: DockerCluster
+    name: {name}
+"
+    )
+}
+
+/// A DockerCluster on the locally built load-balancer image (the seed workshop's
+/// LoadBalancerImage step in use: nothing can be pulled in CI).
+pub fn docker_cluster_yaml(name: &str) -> String {
+    let image = capdkc_docker::test_support::LB_TEST_IMAGE;
+    format!(
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1alpha1
+kind: DockerCluster
+metadata:
+  name: {name}
+spec:
+  loadBalancer:
+    image: {image}
+"
+    )
+}
