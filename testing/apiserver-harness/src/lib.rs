@@ -36,7 +36,10 @@ pub use crds::{crds_from_files, crds_from_yaml, install_crds};
 pub use error::Error;
 pub use objects::{create_from_yaml, dynamic_api, wait_for};
 pub use process::log_tail;
-pub use rbac::{Permission, refusals, requests_of, summary, wait_until_allowed};
+pub use rbac::{
+    InstalledServiceAccount, Permission, ShippedRbac, install_shipped_rbac, refusals, requests_of,
+    summary, wait_until_allowed,
+};
 pub use table::{Table, get_table};
 
 use k8s_openapi::api::core::v1::Namespace;

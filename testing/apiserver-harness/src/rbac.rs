@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
-use kube::Api;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use kube::api::PostParams;
+use kube::{Api, ResourceExt};
 
 use crate::{AuditEvent, Error};
 
@@ -20,6 +22,71 @@ pub struct Permission<'a> {
     pub verb: &'a str,
     /// `None` for cluster-wide.
     pub namespace: Option<&'a str>,
+}
+
+/// A manager's identity as a checkpoint ships it (`config/rbac`): the YAML of its ServiceAccount,
+/// ClusterRole and ClusterRoleBinding.
+#[derive(Clone, Copy, Debug)]
+pub struct ShippedRbac<'a> {
+    pub service_account: &'a str,
+    pub cluster_role: &'a str,
+    pub cluster_role_binding: &'a str,
+}
+
+/// The shipped identity, installed and in effect.
+#[derive(Clone, Debug)]
+pub struct InstalledServiceAccount {
+    pub namespace: String,
+    pub name: String,
+    /// The user name the audit log shows for its requests.
+    pub user: String,
+    /// What the ClusterRole grants.
+    pub rules: Vec<PolicyRule>,
+}
+
+/// Creates the shipped ServiceAccount (and its namespace), ClusterRole and binding, and waits
+/// until the authorizer applies them.
+pub async fn install_shipped_rbac(
+    admin: &kube::Client,
+    rbac: ShippedRbac<'_>,
+) -> Result<InstalledServiceAccount, Error> {
+    let parse_error = |source| Error::Yaml {
+        origin: "shipped RBAC".to_owned(),
+        source: Box::new(source),
+    };
+    let service_account: ServiceAccount =
+        serde_saphyr::from_str(rbac.service_account).map_err(parse_error)?;
+    let cluster_role: ClusterRole =
+        serde_saphyr::from_str(rbac.cluster_role).map_err(parse_error)?;
+    let binding: ClusterRoleBinding =
+        serde_saphyr::from_str(rbac.cluster_role_binding).map_err(parse_error)?;
+    let namespace = service_account.namespace().unwrap_or_default();
+    let name = service_account.name_any();
+    let post = PostParams::default();
+    crate::create_namespace(admin, &namespace).await?;
+    Api::<ServiceAccount>::namespaced(admin.clone(), &namespace)
+        .create(&post, &service_account)
+        .await?;
+    Api::<ClusterRole>::all(admin.clone())
+        .create(&post, &cluster_role)
+        .await?;
+    Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&post, &binding)
+        .await?;
+    let user = format!("system:serviceaccount:{namespace}:{name}");
+    let permission = Permission {
+        group: "cluster.x-k8s.io",
+        resource: "clusters",
+        verb: "watch",
+        namespace: None,
+    };
+    wait_until_allowed(admin, &user, permission).await?;
+    Ok(InstalledServiceAccount {
+        namespace,
+        name,
+        user,
+        rules: cluster_role.rules.unwrap_or_default(),
+    })
 }
 
 /// RBAC decisions come from an informer cache: asks the authorizer (as `admin`, so the audit log

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail, ensure};
 use apiserver_harness::{
-    Assets, CapiManager, ControlPlane, Needs, Permission, create_from_yaml, create_namespace,
-    dynamic_api, install_crds, requests_of, wait_until_allowed,
+    Assets, CapiManager, ControlPlane, Needs, ShippedRbac, create_from_yaml, create_namespace,
+    dynamic_api, install_crds, install_shipped_rbac, requests_of,
 };
 use capdkc_docker::labels::TEST_RUN_LABEL;
 use capdkc_docker::node::{NodeRequest, Role};
@@ -31,8 +31,7 @@ use checkpoint_05::api::DockerMachine;
 use checkpoint_05::conditions::{self, BOOTSTRAP_SUCCEEDED, READY, reasons};
 use checkpoint_05::controllers::workload::UNINITIALIZED_TAINT;
 use futures::StreamExt as _;
-use k8s_openapi::api::core::v1::{Node, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::core::v1::{Node, Secret};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client, ResourceExt as _};
@@ -75,9 +74,15 @@ pub async fn run(options: &Options, raw: &mut Raw) -> anyhow::Result<()> {
     let admin = control_plane.client().await?;
     install_crds(&admin, &checkpoint_05::crdgen::crds()).await?;
     let _capi = CapiManager::start(&control_plane, &assets).await?;
-    let user = shipped_service_account(&admin).await?;
-    let (namespace, name) = service_account_name()?;
-    let kubeconfig = control_plane.write_service_account_kubeconfig(&namespace, &name)?;
+    let rbac = ShippedRbac {
+        service_account: SERVICE_ACCOUNT,
+        cluster_role: ROLE,
+        cluster_role_binding: ROLE_BINDING,
+    };
+    let installed = install_shipped_rbac(&admin, rbac).await?;
+    let user = installed.user.clone();
+    let kubeconfig =
+        control_plane.write_service_account_kubeconfig(&installed.namespace, &installed.name)?;
     let log = control_plane.dir().join("bench-manager.log");
     let manager = ManagerSetup {
         binary: std::env::current_exe()?.with_file_name("bench-manager"),
@@ -299,42 +304,6 @@ runcmd:
   - mkdir -p /run/cluster-api && echo success > /run/cluster-api/bootstrap-success.complete
 "#
     )
-}
-
-fn service_account_name() -> anyhow::Result<(String, String)> {
-    let service_account: ServiceAccount = serde_saphyr::from_str(SERVICE_ACCOUNT)?;
-    Ok((
-        service_account.namespace().unwrap_or_default(),
-        service_account.name_any(),
-    ))
-}
-
-/// The shipped ServiceAccount, ClusterRole and binding; returns the user the audit log shows.
-async fn shipped_service_account(admin: &Client) -> anyhow::Result<String> {
-    let service_account: ServiceAccount = serde_saphyr::from_str(SERVICE_ACCOUNT)?;
-    let role: ClusterRole = serde_saphyr::from_str(ROLE)?;
-    let binding: ClusterRoleBinding = serde_saphyr::from_str(ROLE_BINDING)?;
-    let (namespace, name) = service_account_name()?;
-    let post = PostParams::default();
-    create_namespace(admin, &namespace).await?;
-    Api::<ServiceAccount>::namespaced(admin.clone(), &namespace)
-        .create(&post, &service_account)
-        .await?;
-    Api::<ClusterRole>::all(admin.clone())
-        .create(&post, &role)
-        .await?;
-    Api::<ClusterRoleBinding>::all(admin.clone())
-        .create(&post, &binding)
-        .await?;
-    let user = format!("system:serviceaccount:{namespace}:{name}");
-    let permission = Permission {
-        group: "cluster.x-k8s.io",
-        resource: "clusters",
-        verb: "watch",
-        namespace: None,
-    };
-    wait_until_allowed(admin, &user, permission).await?;
-    Ok(user)
 }
 
 /// How to start the manager process.

@@ -6,22 +6,15 @@
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use apiserver_harness::{ControlPlane, Permission, create_namespace, wait_until_allowed};
-use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
+pub use apiserver_harness::ShippedRbac;
+use apiserver_harness::{ControlPlane, install_shipped_rbac};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use kube::Client;
 use kube::api::{DynamicObject, PostParams};
-use kube::{Api, Client, ResourceExt};
 use serde_json::Value;
 
 /// Generous: two cores are shared by the API servers, etcd, core, our manager and Docker.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
-
-/// A manager's identity as shipped: its ServiceAccount, ClusterRole and binding.
-pub struct ShippedRbac<'a> {
-    pub service_account: &'a str,
-    pub cluster_role: &'a str,
-    pub cluster_role_binding: &'a str,
-}
 
 /// A client impersonating the shipped ServiceAccount, bound to the shipped ClusterRole; the
 /// user name the audit log shows; and the rules granted.
@@ -30,34 +23,11 @@ pub async fn shipped_service_account(
     admin: &Client,
     rbac: ShippedRbac<'_>,
 ) -> anyhow::Result<(Client, String, Vec<PolicyRule>)> {
-    let service_account: ServiceAccount = serde_saphyr::from_str(rbac.service_account)?;
-    let cluster_role: ClusterRole = serde_saphyr::from_str(rbac.cluster_role)?;
-    let binding: ClusterRoleBinding = serde_saphyr::from_str(rbac.cluster_role_binding)?;
-    let namespace = service_account.namespace().unwrap_or_default();
-    let name = service_account.name_any();
-    let post = PostParams::default();
-    create_namespace(admin, &namespace).await?;
-    Api::<ServiceAccount>::namespaced(admin.clone(), &namespace)
-        .create(&post, &service_account)
-        .await?;
-    Api::<ClusterRole>::all(admin.clone())
-        .create(&post, &cluster_role)
-        .await?;
-    Api::<ClusterRoleBinding>::all(admin.clone())
-        .create(&post, &binding)
-        .await?;
-    let user = format!("system:serviceaccount:{namespace}:{name}");
-    let permission = Permission {
-        group: "cluster.x-k8s.io",
-        resource: "clusters",
-        verb: "watch",
-        namespace: None,
-    };
-    wait_until_allowed(admin, &user, permission).await?;
+    let installed = install_shipped_rbac(admin, rbac).await?;
     let client = control_plane
-        .client_as_service_account(&namespace, &name)
+        .client_as_service_account(&installed.namespace, &installed.name)
         .await?;
-    Ok((client, user, cluster_role.rules.unwrap_or_default()))
+    Ok((client, installed.user, installed.rules))
 }
 
 /// Polls `done` every 200 ms until it holds, for up to [`TIMEOUT`].
