@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use apiserver_harness::{
     AuditEvent, CapiManager, ControlPlane, Needs, assets_for_test, create_from_yaml,
-    create_namespace, dynamic_api, get_table, install_crds, refusals, requests_of, summary,
-    unused_permissions, wait_for,
+    create_namespace, dynamic_api, get_table, install_crds, requests_of, summary, wait_for,
 };
 use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
 use capdkc_docker::test_support::{LB_TEST_IMAGE, docker_env, run_labels};
@@ -27,8 +26,9 @@ use checkpoint_03::conditions;
 use checkpoint_03::controllers::Docker;
 use clap::Parser;
 use common::{
-    ShippedRbac, TIMEOUT, cluster_yaml, condition, docker_cli, docker_cluster_yaml, docker_events,
-    judge_admission_table, shipped_service_account, unix_now, wait_until,
+    ShippedRbac, TIMEOUT, assert_rbac_is_exact, cluster_yaml, condition, docker_cli,
+    docker_cluster_yaml, docker_events, judge_admission_table, shipped_service_account, unix_now,
+    wait_until,
 };
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
@@ -307,16 +307,7 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
     assert!(left.is_empty(), "containers left behind: {left:?}");
     running.stop().await?;
 
-    // RBAC: the shipped ClusterRole was enough, and no rule in it went unused.
-    let audit = requests_of(&control_plane.audit_events()?, &user);
-    let refused = refusals(&audit);
-    assert!(refused.is_empty(), "refused by RBAC: {refused:#?}");
-    let unused = unused_permissions(&rules, &audit);
-    eprintln!("the manager's requests: {:#?}", summary(&audit));
-    assert!(
-        unused.is_empty(),
-        "granted but never used (remove them from config/rbac/role.yaml): {unused:#?}"
-    );
+    assert_rbac_is_exact(&control_plane.audit_events()?, &user, &rules);
     docker_env.cleanup().await;
     Ok(())
 }

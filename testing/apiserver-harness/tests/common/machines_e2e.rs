@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use apiserver_harness::{
     AuditEvent, CapiManager, ControlPlane, Needs, assets_for_test, create_from_yaml,
-    create_namespace, dynamic_api, install_crds, refusals, requests_of, summary,
-    unused_permissions, wait_for,
+    create_namespace, dynamic_api, install_crds, requests_of, summary,
+    wait_for,
 };
 use capdkc_docker::bootstrap::RunOptions;
 use capdkc_docker::loadbalancer::HealthCheck;
@@ -23,6 +23,7 @@ use checkpoint::controllers::Docker;
 use checkpoint::controllers::workload::UNINITIALIZED_TAINT;
 use clap::Parser;
 use common::{
+    assert_rbac_is_exact,
     ShippedRbac, TIMEOUT, docker_events, judge_admission_table, shipped_service_account, unix_now,
     wait_until, cluster_yaml, docker_cluster_yaml,
 };
@@ -329,15 +330,7 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
     assert!(left.is_empty(), "containers left behind: {left:?}");
     running.stop().await?;
 
-    // RBAC: the shipped ClusterRole was enough, and every rule in it was used.
-    let audit = requests_of(&control_plane.audit_events()?, &user);
-    let refused = refusals(&audit);
-    assert!(refused.is_empty(), "refused by RBAC: {refused:#?}");
-    let unused = unused_permissions(&rules, &audit);
-    assert!(
-        unused.is_empty(),
-        "granted but never used (remove them from config/rbac/role.yaml): {unused:#?}"
-    );
+    assert_rbac_is_exact(&control_plane.audit_events()?, &user, &rules);
     docker_env.cleanup().await;
     Ok(())
 }

@@ -30,6 +30,23 @@ pub async fn shipped_service_account(
     Ok((client, installed.user, installed.rules))
 }
 
+/// The manager needed every rule its shipped ClusterRole grants, and no more: nothing it asked
+/// for was refused, and no granted rule went unused.
+pub fn assert_rbac_is_exact(
+    events: &[apiserver_harness::AuditEvent],
+    user: &str,
+    rules: &[PolicyRule],
+) {
+    let audit = apiserver_harness::requests_of(events, user);
+    let refused = apiserver_harness::refusals(&audit);
+    assert!(refused.is_empty(), "refused by RBAC: {refused:#?}");
+    let unused = apiserver_harness::unused_permissions(rules, &audit);
+    assert!(
+        unused.is_empty(),
+        "granted but never used (remove them from config/rbac/role.yaml): {unused:#?}"
+    );
+}
+
 /// Polls `done` every 200 ms until it holds, for up to [`TIMEOUT`].
 pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) -> anyhow::Result<()> {
     let deadline = Instant::now() + TIMEOUT;
