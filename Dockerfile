@@ -20,19 +20,24 @@ COPY checkpoints/02-tilt/Cargo.toml checkpoints/02-tilt/
 COPY checkpoints/03-cluster-controller/Cargo.toml checkpoints/03-cluster-controller/
 COPY checkpoints/04-machine-controller/Cargo.toml checkpoints/04-machine-controller/
 COPY checkpoints/05-template/Cargo.toml checkpoints/05-template/
+COPY given/capdkc-capi/Cargo.toml given/capdkc-capi/
 COPY given/capdkc-docker/Cargo.toml given/capdkc-docker/
+COPY given/capdkc-manager/Cargo.toml given/capdkc-manager/
 COPY book/tools/Cargo.toml book/tools/
 COPY testing/apiserver-harness/Cargo.toml testing/apiserver-harness/
 COPY testing/bench/Cargo.toml testing/bench/
-RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-docker book/tools testing/apiserver-harness testing/bench; do \
+COPY testing/test-support/Cargo.toml testing/test-support/
+RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-capi given/capdkc-docker given/capdkc-manager book/tools testing/apiserver-harness testing/bench testing/test-support; do \
       mkdir -p "$dir/src" && echo 'fn main() {}' > "$dir/src/main.rs" && : > "$dir/src/lib.rs"; \
     done
-ARG CHECKPOINT=checkpoint-05
+# Every checkpoint's dependencies, whichever CHECKPOINT is built below: one build warms them all.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    cargo build --release --locked -p "$CHECKPOINT" --target "$(uname -m)-unknown-linux-musl"
+    cargo build --release --locked --target "$(uname -m)-unknown-linux-musl" \
+      -p checkpoint-01 -p checkpoint-02 -p checkpoint-03 -p checkpoint-04 -p checkpoint-05
 
 # 2. The real sources.
 COPY . .
+ARG CHECKPOINT=checkpoint-05
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     # COPY keeps the files' old times; make cargo see them as newer than the placeholders.
     find checkpoints given testing book/tools -name '*.rs' -exec touch {} + \

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use capdkc_manager::crds;
 use checkpoint_01::api::{DockerCluster, DockerMachine};
 use checkpoint_01::crdgen;
 use serde_json::Value;
@@ -66,7 +67,7 @@ fn the_crd_kustomization_lists_exactly_the_generated_crds() {
     let listed = resources(&config_dir().join("crd/kustomization.yaml"));
     let generated: Vec<String> = crdgen::crds()
         .iter()
-        .map(|crd| format!("bases/{}", crdgen::file_name(crd)))
+        .map(|crd| format!("bases/{}", crds::file_name(crd)))
         .collect();
     assert_eq!(listed, generated);
 }

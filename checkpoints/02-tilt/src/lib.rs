@@ -1,12 +1,7 @@
-//! Checkpoint 02: the scaffold's controllers inside a manager process fit for a cluster: leader
-//! election, health probes, metrics, scoped watches, structured logs and graceful shutdown.
+//! Checkpoint 02: the scaffold's controllers inside the given manager process, fit for a
+//! cluster (leader election, health probes, metrics, scoped watches, structured logs, graceful
+//! shutdown), with its image, its deployment (`config/`) and the Tilt inner loop.
 
 pub mod api;
-pub mod cli;
 pub mod controllers;
 pub mod crdgen;
-pub mod http;
-pub mod leader;
-pub mod manager;
-pub mod metrics;
-pub mod telemetry;

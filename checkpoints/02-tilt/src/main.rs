@@ -1,54 +1,14 @@
-//! The manager binary: runs the manager, or prints the CRDs.
+//! The manager binary: the given manager process running this provider's controllers.
 
-use clap::Parser;
-
-use checkpoint_02::cli::{Cli, Command};
-use checkpoint_02::{crdgen, manager, telemetry};
+use checkpoint_02::{controllers, crdgen};
 
 // ANCHOR: main
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Some(Command::Crds {
-            output_dir: Some(dir),
-        }) => crdgen::write_bases(&dir),
-        Some(Command::Crds { output_dir: None }) => {
-            print!("{}", crdgen::all_to_yaml()?);
-            Ok(())
-        }
-        None => {
-            let options = cli.manager;
-            telemetry::init(&options.log_level, options.log_format)?;
-            let client = kube::Client::try_default().await?;
-            let running = manager::start(client, &options).await?;
-            let shutdown = running.shutdown_handle();
-            tokio::spawn(async move {
-                terminated().await;
-                tracing::info!("shutting down");
-                shutdown.cancel();
-            });
-            running.wait().await
-        }
-    }
-}
-
-/// Completes on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
-async fn terminated() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    capdkc_manager::run(crdgen::crds(), async |manager| {
+        controllers::setup(manager);
+        Ok(())
+    })
+    .await
 }
 // ANCHOR_END: main

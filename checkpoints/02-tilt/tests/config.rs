@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use capdkc_manager::crds;
 use checkpoint_02::api::{DockerCluster, DockerMachine};
 use checkpoint_02::crdgen;
 use serde_json::Value;
@@ -69,7 +70,7 @@ fn the_crd_kustomization_lists_exactly_the_generated_crds() {
     let listed = resources(&config_dir().join("crd/kustomization.yaml"));
     let generated: Vec<String> = crdgen::crds()
         .iter()
-        .map(|crd| format!("bases/{}", crdgen::file_name(crd)))
+        .map(|crd| format!("bases/{}", crds::file_name(crd)))
         .collect();
     assert_eq!(listed, generated);
 }

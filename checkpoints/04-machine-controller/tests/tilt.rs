@@ -57,7 +57,7 @@ fn tilt_settings_enable_the_providers_and_pass_rust_flags() {
     let extra = settings["extra_args"]["docker-kubecon"]
         .as_array()
         .expect("extra_args");
-    let parsed = checkpoint_04::cli::Cli::try_parse_from(
+    let parsed = capdkc_manager::Cli::try_parse_from(
         std::iter::once("manager").chain(extra.iter().filter_map(Value::as_str)),
     );
     assert!(

@@ -3,13 +3,5 @@
 //! DockerClusters; `templates/` and `metadata.yaml` make it installable with clusterctl.
 
 pub mod api;
-pub mod capi;
-pub mod cli;
-pub mod conditions;
 pub mod controllers;
 pub mod crdgen;
-pub mod http;
-pub mod leader;
-pub mod manager;
-pub mod metrics;
-pub mod telemetry;

@@ -7,32 +7,31 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
+use capdkc_capi::cluster::{ClusterInitialization, ClusterStatus};
+use capdkc_capi::{Cluster, Machine};
 use capdkc_docker::ensure::EnsureError;
 use capdkc_docker::fake::{Call, FakeRuntime};
 use capdkc_docker::images::DEFAULT_HAPROXY_IMAGE;
 use capdkc_docker::labels::{
     CLUSTER_LABEL, CLUSTER_UID_LABEL, NAMESPACE_LABEL, OWNER_UID_LABEL, ROLE_LABEL,
 };
-use capdkc_docker::loadbalancer::{ApplyError, CONFIG_PATH};
+use capdkc_docker::loadbalancer::{ApplyError, CONFIG_PATH, drained};
 use capdkc_docker::runtime::PortPublish;
 use capdkc_docker::{ContainerSpec, Identity, RuntimeError};
+use capdkc_manager::watch::only_changes_of;
 use checkpoint_05::api::{DockerCluster, DockerMachine};
-use checkpoint_05::capi::{Cluster, ClusterInitialization, ClusterStatus, Machine};
-use checkpoint_05::controllers::docker_cluster::{self, FINALIZER, RESYNC, cluster_triggers};
-use checkpoint_05::controllers::docker_machine::server_drained;
-use checkpoint_05::controllers::retry_with_backoff;
+use checkpoint_05::controllers::docker_cluster::{
+    self, FINALIZER, RESYNC, of_cluster, what_it_reads,
+};
 use futures::StreamExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 use support::fixtures::{
-    CLUSTER_PATH, CLUSTER_UID, CONTROL_PLANE_OF_DEMO, ClusterFixture, DOCKER_CLUSTER_UID,
-    DOCKER_MACHINES_PATH, DockerClusterFixture, Harness, LB, LB_IP, MACHINES_OF_DEMO,
-    MACHINES_PATH, NAME, NAMESPACE, NETWORK, cluster, docker_cluster, docker_steps, identity,
-    lb_container, lb_labels, mutating_calls, running_lb,
+    CLUSTER_UID, ClusterFixture, DOCKER_CLUSTER_UID, DockerClusterFixture, Harness, LB, LB_IP,
+    NAME, NAMESPACE, NETWORK, cluster, docker_cluster, docker_steps, identity, lb_container,
+    lb_labels, mutating_calls, running_lb,
 };
 use support::machines::{
     CONTROL_PLANE, DockerMachineFixture as _, MachineFixture, OTHER_CONTROL_PLANE,
@@ -56,6 +55,16 @@ fn conditions(status_patch: &Value) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The message of `LoadBalancerAvailable` in `docker_cluster`'s status.
+fn status_message(docker_cluster: &DockerCluster) -> String {
+    let status = docker_cluster.status.as_ref().expect("a status");
+    let condition = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "LoadBalancerAvailable");
+    condition.expect("LoadBalancerAvailable").message.clone()
 }
 
 /// The spec of the one container the reconcile created.
@@ -86,26 +95,6 @@ fn lb_config(docker: &FakeRuntime) -> String {
         .file(LB, CONFIG_PATH)
         .expect("the load balancer has a configuration");
     String::from_utf8(bytes).expect("the configuration is text")
-}
-
-/// The reads (LISTs) that tell the reconcile which nodes to drain: `demo`'s control-plane
-/// Machines and its DockerMachines, answered with `machines` and `docker_machines`.
-async fn lists_draining_candidates(
-    h: &mut Harness,
-    machines: &[Machine],
-    docker_machines: &[DockerMachine],
-) {
-    h.api
-        .list(MACHINES_PATH, CONTROL_PLANE_OF_DEMO, machines)
-        .await;
-    h.api
-        .list(DOCKER_MACHINES_PATH, MACHINES_OF_DEMO, docker_machines)
-        .await;
-}
-
-/// [`lists_draining_candidates`] of a cluster without machines.
-async fn lists_no_machines(h: &mut Harness) {
-    lists_draining_candidates(h, &[], &[]).await;
 }
 
 const FIRST_RECONCILE_DOCKER_STEPS: [&str; 9] = [
@@ -146,12 +135,12 @@ async fn an_externally_managed_docker_cluster_is_left_alone() {
 
 // ---- Paused (F3) ------------------------------------------------------------------------------
 
-/// Paused, a reconcile reads the Cluster and writes `Paused=True`, nothing else, and no Docker
-/// call; reconciled again with that status, it only reads: at most one write overall.
+/// Paused, a reconcile writes `Paused=True`, nothing else, and makes no Docker call; reconciled
+/// again with that status, it does nothing at all: at most one write overall.
 async fn paused_writes_paused_once_and_nothing_else(cluster: Cluster, new: DockerCluster) {
     let mut h = Harness::new();
+    h.set_cluster(cluster);
     let reconcile = h.reconcile(&new);
-    h.api.get(CLUSTER_PATH, &cluster).await;
     let status = h.api.status_apply().await;
     assert_eq!(
         status.body["status"],
@@ -168,7 +157,6 @@ async fn paused_writes_paused_once_and_nothing_else(cluster: Cluster, new: Docke
     );
 
     let reconcile = h.reconcile(&written);
-    h.api.get(CLUSTER_PATH, &cluster).await;
     assert_eq!(
         h.api.done(reconcile).await.expect("reconciles"),
         Action::await_change()
@@ -206,8 +194,6 @@ async fn first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_
     let new = docker_cluster();
     let reconcile = h.reconcile(&new);
 
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-
     // The finalizer comes first, guarded by a `test` so no other finalizer is lost.
     let finalizer = h.api.json_patch().await;
     assert_eq!(
@@ -219,7 +205,6 @@ async fn first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_
     );
     assert_eq!(h.docker.calls(), [], "no container before the finalizer");
     let with_finalizer = finalizer.answer_patched(&new);
-    lists_no_machines(&mut h).await;
 
     // Then the load balancer, configured and reloaded, and then the endpoint pointing at it.
     let endpoint = h.api.spec_apply().await;
@@ -258,8 +243,6 @@ async fn the_load_balancer_is_created_on_the_network_with_our_identity_and_the_e
     let mut h = Harness::new();
     let with_finalizer = docker_cluster().with_finalizer();
     let reconcile = h.reconcile(&with_finalizer);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_no_machines(&mut h).await;
     h.api.spec_apply().await.answer_patched(&with_finalizer);
     h.api.status_apply().await.answer_patched(&with_finalizer);
     for reason in [
@@ -305,8 +288,6 @@ async fn an_endpoint_the_user_set_is_kept_and_the_load_balancer_serves_its_port(
         .with_finalizer()
         .with_endpoint("cp.demo.example", 7443);
     let reconcile = h.reconcile(&own_endpoint);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_no_machines(&mut h).await;
     // No apply of the spec: straight to the status.
     let status = h.api.status_apply().await;
     status.answer_patched(&own_endpoint);
@@ -333,8 +314,6 @@ async fn the_load_balancer_runs_the_image_the_spec_names() {
     let image = "registry.example.test/haproxy:2.9";
     let custom = docker_cluster().with_finalizer().with_lb_image(image);
     let reconcile = h.reconcile(&custom);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_no_machines(&mut h).await;
     h.api.spec_apply().await.answer_patched(&custom);
     h.api.status_apply().await.answer_patched(&custom);
     for reason in [
@@ -360,9 +339,7 @@ async fn a_converged_docker_cluster_is_read_but_never_rewritten_over_100_reconci
 
     for round in 1..=100 {
         let reconcile = h.reconcile(&converged);
-        h.api.get(CLUSTER_PATH, &cluster()).await;
-        lists_no_machines(&mut h).await;
-        // Fails if anything follows these reads: a status write, an endpoint, an event.
+        // Fails on any request: a status write, an endpoint, an event.
         let action = h.api.returned(reconcile).await.expect("reconciles");
         assert_eq!(action, Action::requeue(RESYNC));
 
@@ -375,14 +352,9 @@ async fn a_converged_docker_cluster_is_read_but_never_rewritten_over_100_reconci
     }
     h.api.assert_silent().await;
     assert_eq!(
-        h.api.requests().len(),
-        300,
-        "exactly three reads per reconcile: the Cluster, its control-plane Machines and DockerMachines"
-    );
-    assert_eq!(
-        h.api.writes(),
-        0,
-        "a converged DockerCluster costs no write"
+        h.api.requests(),
+        [] as [String; 0],
+        "a converged DockerCluster costs no request at all: its Cluster comes from the cache"
     );
 }
 // ANCHOR_END: converged
@@ -394,14 +366,12 @@ async fn a_stripped_finalizer_is_added_back_and_nothing_else_is_written() {
     running_lb(&h.docker);
     let stripped = docker_cluster().converged().without_finalizer();
     let reconcile = h.reconcile(&stripped);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     let finalizer = h.api.json_patch().await;
     assert_eq!(
         finalizer.body[1],
         json!({ "op": "add", "path": "/metadata/finalizers", "value": [FINALIZER] })
     );
     finalizer.answer_patched(&stripped);
-    lists_no_machines(&mut h).await;
     let action = h.api.done(reconcile).await.expect("reconciles");
     assert_eq!(action, Action::requeue(RESYNC));
     assert_eq!(
@@ -421,8 +391,6 @@ async fn a_stopped_load_balancer_is_started_again_not_recreated() {
     running_lb(&h.docker);
     h.docker.stop(LB);
     let reconcile = h.reconcile(&docker_cluster().converged());
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_no_machines(&mut h).await;
     // The status is unchanged once healed, so it is not written; the event tells of the gap.
     let healed = h.api.event("Warning", "LoadBalancerHealed").await;
     assert_eq!(healed["note"], "demo-lb was not running; started it again");
@@ -450,8 +418,6 @@ async fn a_missing_load_balancer_is_recreated_and_reconfigured_and_the_endpoint_
     // The fake gives the new container the old one's address, the endpoint host; the ignored
     // test below shows what happens when it does not.
     let reconcile = h.reconcile(&docker_cluster().converged());
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_no_machines(&mut h).await;
     // No apply of the endpoint (it is set) and no status write (unchanged): events only, and
     // the first one says the container had gone missing.
     let recreated = h.api.event("Warning", "LoadBalancerRecreated").await;
@@ -473,8 +439,6 @@ async fn a_load_balancer_recreated_on_another_address_reports_the_endpoint_misma
         .converged()
         .with_endpoint("172.30.0.9", 6443);
     let reconcile = h.reconcile(&converged);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_no_machines(&mut h).await;
     let status = h.api.status_apply().await;
     assert_eq!(
         conditions(&status.body),
@@ -498,116 +462,6 @@ async fn a_load_balancer_recreated_on_another_address_reports_the_endpoint_misma
     h.api.done(reconcile).await.expect("reconciles");
 }
 
-// ---- Draining control-plane nodes (F14) ------------------------------------------------------
-
-/// Two running control-plane nodes of `demo`, labelled as the Docker layer labels them, with
-/// their Machines and DockerMachines as the API server lists them.
-fn two_control_planes(docker: &FakeRuntime) -> (Vec<Machine>, Vec<DockerMachine>) {
-    let machines = vec![
-        control_plane_machine(),
-        machine(OTHER_CONTROL_PLANE).control_plane(),
-    ];
-    let docker_machines: Vec<DockerMachine> = machines.iter().map(docker_machine_for).collect();
-    for ((machine, docker_machine), ip) in machines
-        .iter()
-        .zip(&docker_machines)
-        .zip(["172.30.0.10", "172.30.0.11"])
-    {
-        docker.add_container(node_container(machine, docker_machine, ip));
-    }
-    (machines, docker_machines)
-}
-
-/// Reconciles converged DockerCluster `demo` whose LISTs return `machines` and
-/// `docker_machines`; expects the configuration to be rewritten, and returns it.
-async fn rendered_with(
-    h: &mut Harness,
-    machines: &[Machine],
-    docker_machines: &[DockerMachine],
-) -> String {
-    let reconcile = h.reconcile(&docker_cluster().converged());
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_draining_candidates(h, machines, docker_machines).await;
-    // The status is unchanged (still available): the event is the only write.
-    h.api.event("Normal", "LoadBalancerConfigured").await;
-    let action = h.api.done(reconcile).await.expect("reconciles");
-    assert_eq!(action, Action::requeue(RESYNC));
-    lb_config(&h.docker)
-}
-
-// F14: a deleting control-plane Machine's node gets weight 0 while the other keeps serving; the
-// configuration is written, read back and only then reloaded.
-#[tokio::test]
-async fn a_deleting_control_plane_node_is_drained_with_weight_zero() {
-    let mut h = Harness::new();
-    running_lb(&h.docker);
-    let (mut machines, docker_machines) = two_control_planes(&h.docker);
-    machines[0] = machines[0].clone().deleting();
-    let config = rendered_with(&mut h, &machines, &docker_machines).await;
-
-    assert!(
-        config.contains("server demo-cp-1 172.30.0.10:6443 weight 0 ")
-            && config.contains("server demo-cp-2 172.30.0.11:6443 weight 100 "),
-        "{config}"
-    );
-    assert_eq!(
-        docker_steps(&h.docker),
-        [
-            "inspect demo-lb",
-            "list",
-            "read-file demo-lb /usr/local/etc/haproxy/haproxy.cfg",
-            "copy-in demo-lb /usr/local/etc/haproxy/haproxy.cfg",
-            "read-file demo-lb /usr/local/etc/haproxy/haproxy.cfg",
-            "signal demo-lb SIGHUP",
-        ],
-        "written, read back, then reloaded"
-    );
-    // What the machine controller waits for before it removes the node.
-    assert!(server_drained(&config, CONTROL_PLANE));
-    assert!(!server_drained(&config, OTHER_CONTROL_PLANE));
-}
-
-// F14: a DockerMachine deleted on its own (its Machine stays) is drained the same way.
-#[tokio::test]
-async fn a_node_whose_docker_machine_is_deleted_is_drained_too() {
-    let mut h = Harness::new();
-    running_lb(&h.docker);
-    let (machines, mut docker_machines) = two_control_planes(&h.docker);
-    docker_machines[0] = docker_machines[0].clone().deleting();
-    let config = rendered_with(&mut h, &machines, &docker_machines).await;
-    assert!(server_drained(&config, CONTROL_PLANE), "{config}");
-    assert!(!server_drained(&config, OTHER_CONTROL_PLANE), "{config}");
-}
-
-// F14: a configuration that reads back differently (a torn or raced write) is never reloaded;
-// the reconcile fails and is retried.
-#[tokio::test]
-async fn a_configuration_that_reads_back_differently_is_not_reloaded() {
-    let mut h = Harness::new();
-    running_lb(&h.docker);
-    let (mut machines, docker_machines) = two_control_planes(&h.docker);
-    machines[0] = machines[0].clone().deleting();
-    h.docker.tamper_next_upload();
-    let reconcile = h.reconcile(&docker_cluster().converged());
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    lists_draining_candidates(&mut h, &machines, &docker_machines).await;
-    let error = h.api.done(reconcile).await.expect_err("retried");
-    assert!(
-        matches!(
-            error,
-            docker_cluster::Error::LoadBalancerConfig(ApplyError::ReadBackMismatch { .. })
-        ),
-        "{error:?}"
-    );
-    assert!(
-        !docker_steps(&h.docker)
-            .iter()
-            .any(|step| step.starts_with("signal")),
-        "no SIGHUP: {:?}",
-        docker_steps(&h.docker)
-    );
-}
-
 // ---- Name conflict (F8) -----------------------------------------------------------------------
 
 /// A running `demo-lb` of a same-named cluster in another namespace.
@@ -628,7 +482,6 @@ async fn a_load_balancer_name_taken_by_another_cluster_is_reported_once_and_left
     let ours = docker_cluster().with_finalizer();
 
     let reconcile = h.reconcile(&ours);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     let status = h.api.status_apply().await;
     assert_eq!(
         conditions(&status.body),
@@ -649,7 +502,6 @@ async fn a_load_balancer_name_taken_by_another_cluster_is_reported_once_and_left
 
     // Retried with the status written: the same finding, no second write, no second event.
     let reconcile = h.reconcile(&written);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     h.api.done(reconcile).await.expect_err("still a conflict");
 
     assert_eq!(
@@ -669,7 +521,6 @@ async fn deletion_shows_deleting_then_removes_the_load_balancer_then_the_finaliz
     running_lb(&h.docker);
     let deleting = docker_cluster().converged().deleting();
     let reconcile = h.reconcile(&deleting);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
 
     let status = h.api.status_apply().await;
     assert_eq!(
@@ -716,7 +567,6 @@ async fn deletion_leaves_a_foreign_load_balancer_alone_and_still_lets_go() {
     h.docker.add_container(foreign_lb());
     let deleting = docker_cluster().converged().deleting();
     let reconcile = h.reconcile(&deleting);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     h.api.status_apply().await.answer_patched(&deleting);
     h.api.event("Warning", "LoadBalancerNotOurs").await;
     h.api.json_patch().await.answer_patched(&deleting);
@@ -732,8 +582,8 @@ async fn deletion_waits_while_paused_and_completes_once_unpaused() {
     running_lb(&h.docker);
     let deleting = docker_cluster().converged().deleting();
 
+    h.set_cluster(cluster().paused());
     let reconcile = h.reconcile(&deleting);
-    h.api.get(CLUSTER_PATH, &cluster().paused()).await;
     let status = h.api.status_apply().await;
     assert_eq!(
         conditions(&status.body),
@@ -751,8 +601,8 @@ async fn deletion_waits_while_paused_and_completes_once_unpaused() {
     );
     assert_eq!(h.docker.calls(), [], "no Docker call while paused");
 
+    h.set_cluster(cluster());
     let reconcile = h.reconcile(&paused);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     let status = h.api.status_apply().await;
     assert_eq!(
         conditions(&status.body),
@@ -800,7 +650,6 @@ async fn deletion_without_an_owner_removes_what_carries_our_uid_then_the_finaliz
     finalizer.answer_patched(&orphan);
     let action = h.api.done(reconcile).await.expect("reconciles");
     assert_eq!(action, Action::await_change());
-    assert_eq!(h.api.requests().len(), 1, "no GET of a Cluster");
     assert_eq!(h.docker.container(&other.name), Some(other), "not ours");
 }
 
@@ -844,8 +693,8 @@ async fn deletion_whose_cluster_is_gone_removes_what_carries_our_uid_then_the_fi
     let mut h = Harness::new();
     running_lb(&h.docker);
     let deleting = docker_cluster().converged().deleting();
+    h.remove_cluster();
     let reconcile = h.reconcile(&deleting);
-    h.api.get_not_found(CLUSTER_PATH).await;
     h.api.json_patch().await.answer_patched(&deleting);
     h.api.done(reconcile).await.expect("reconciles");
     assert_eq!(docker_steps(&h.docker), ["list", "remove demo-lb"]);
@@ -855,7 +704,7 @@ async fn deletion_whose_cluster_is_gone_removes_what_carries_our_uid_then_the_fi
 
 // F16: the reconcile fails without touching the status, and is retried with backoff per object.
 #[tokio::test]
-async fn an_unreachable_docker_is_reported_once_in_a_condition_and_backs_off() {
+async fn an_unreachable_docker_is_reported_once_in_a_condition_and_an_event() {
     let mut h = Harness::new();
     running_lb(&h.docker);
     h.docker.fail_next(
@@ -864,7 +713,6 @@ async fn an_unreachable_docker_is_reported_once_in_a_condition_and_backs_off() {
     );
     let converged = Arc::new(docker_cluster().converged());
     let reconcile = h.reconcile(&converged);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     // Errors become conditions: the reason and the cause, where `kubectl describe` shows them.
     let status = h.api.status_apply().await;
     assert_eq!(
@@ -880,6 +728,9 @@ async fn an_unreachable_docker_is_reported_once_in_a_condition_and_backs_off() {
         "cannot run the load-balancer container: docker daemon unreachable: connection refused"
     );
     let reported = status.answer_patched(converged.as_ref());
+    // A new failure is also an event; the same failure again is not.
+    let event = h.api.event("Warning", "ContainerNotRunning").await;
+    assert_eq!(event["note"], status_message(&reported));
     let error = h.api.done(reconcile).await.expect_err("Docker is down");
     assert!(
         matches!(
@@ -888,7 +739,7 @@ async fn an_unreachable_docker_is_reported_once_in_a_condition_and_backs_off() {
         ),
         "{error:?}"
     );
-    assert_eq!(h.api.writes(), 1, "one status write");
+    assert_eq!(h.api.writes(), 2, "one status write, one event");
 
     // Still down on the retry: the same condition, so no second write.
     h.docker.fail_next(
@@ -896,24 +747,11 @@ async fn an_unreachable_docker_is_reported_once_in_a_condition_and_backs_off() {
         RuntimeError::Unreachable("connection refused".into()),
     );
     let retried = h.reconcile(&reported);
-    h.api.get(CLUSTER_PATH, &cluster()).await;
     h.api.done(retried).await.expect_err("Docker is still down");
     assert_eq!(
         h.api.writes(),
-        1,
-        "an unchanged condition is not written again"
-    );
-
-    let mut other = docker_cluster();
-    other.metadata.name = Some("other".into());
-    let retry =
-        |object: &Arc<DockerCluster>| retry_with_backoff(object.clone(), &error, h.ctx.clone());
-    assert_eq!(retry(&converged), Action::requeue(Duration::from_secs(1)));
-    assert_eq!(retry(&converged), Action::requeue(Duration::from_secs(2)));
-    assert_eq!(
-        retry(&Arc::new(other)),
-        Action::requeue(Duration::from_secs(1)),
-        "another object is not slowed down"
+        2,
+        "an unchanged condition is not written again, nor its event"
     );
 }
 
@@ -947,37 +785,141 @@ async fn a_cluster_wakes_its_docker_cluster_only_when_something_it_acts_on_chang
         elsewhere("aws", "infrastructure.cluster.x-k8s.io", "AWSCluster"),
         elsewhere("lookalike", "infrastructure.example.com", "DockerCluster"),
     ];
-    let clusters = futures::stream::iter(seen.map(Ok::<_, watcher::Error>));
-    let woken: Vec<ObjectRef<DockerCluster>> = cluster_triggers(clusters).collect().await;
+    let changes = only_changes_of(futures::stream::iter(seen.map(Arc::new)), what_it_reads);
+    let woken: Vec<ObjectRef<DockerCluster>> = changes
+        .filter_map(|c| async move { of_cluster(c) })
+        .collect()
+        .await;
     let demo = ObjectRef::new(NAME).within(NAMESPACE);
     assert_eq!(woken, [demo.clone(), demo.clone(), demo.clone(), demo]);
 }
 
-// ---- The verifier itself ----------------------------------------------------------------------
+// ---- Draining control-plane nodes (F14) ------------------------------------------------------
 
-#[tokio::test]
-#[should_panic(expected = "a write to another object than the reconciled")]
-async fn the_verifier_refuses_a_write_to_another_object() {
-    let mut h = Harness::new();
-    let clusters = kube::Api::<Cluster>::namespaced(h.ctx.client.clone(), NAMESPACE);
-    let _write = support::scripted::spawn(async move {
-        let patch = kube::api::Patch::Merge(json!({ "status": {} }));
-        clusters
-            .patch_status(NAME, &Default::default(), &patch)
-            .await
-    });
-    h.api.next("nothing in particular").await;
+/// Two running control-plane nodes of `demo`, labelled as the Docker layer labels them, with
+/// their Machines and DockerMachines.
+fn two_control_planes(docker: &FakeRuntime) -> (Vec<Machine>, Vec<DockerMachine>) {
+    let machines = vec![
+        control_plane_machine(),
+        machine(OTHER_CONTROL_PLANE).control_plane(),
+    ];
+    let docker_machines: Vec<DockerMachine> = machines.iter().map(docker_machine_for).collect();
+    for ((machine, docker_machine), ip) in machines
+        .iter()
+        .zip(&docker_machines)
+        .zip(["172.30.0.10", "172.30.0.11"])
+    {
+        docker.add_container(node_container(machine, docker_machine, ip));
+    }
+    (machines, docker_machines)
 }
 
+/// The manager's caches hold `machines` and `docker_machines`.
+fn cached(h: &mut Harness, machines: &[Machine], docker_machines: &[DockerMachine]) {
+    for machine in machines {
+        h.caches.put_machine(machine.clone());
+    }
+    for docker_machine in docker_machines {
+        h.caches.put_docker_machine(docker_machine.clone());
+    }
+}
+
+/// Reconciles converged DockerCluster `demo` with `machines` and `docker_machines` in the
+/// caches; expects the configuration to be rewritten, and returns it.
+async fn rendered_with(
+    h: &mut Harness,
+    machines: &[Machine],
+    docker_machines: &[DockerMachine],
+) -> String {
+    cached(h, machines, docker_machines);
+    let reconcile = h.reconcile(&docker_cluster().converged());
+    // The status is unchanged (still available): the event is the only write.
+    h.api.event("Normal", "LoadBalancerConfigured").await;
+    let action = h.api.done(reconcile).await.expect("reconciles");
+    assert_eq!(action, Action::requeue(RESYNC));
+    lb_config(&h.docker)
+}
+
+// F14: a deleting control-plane Machine's node gets weight 0 while the other keeps serving; the
+// configuration is written, read back and only then reloaded.
 #[tokio::test]
-#[should_panic(expected = "the reconcile should have returned, but it sent another request")]
-async fn the_verifier_refuses_an_extra_request() {
+async fn a_deleting_control_plane_node_is_drained_with_weight_zero() {
     let mut h = Harness::new();
-    let clusters = kube::Api::<Cluster>::namespaced(h.ctx.client.clone(), NAMESPACE);
-    let twice = support::scripted::spawn(async move {
-        let _ = clusters.get(NAME).await;
-        let _ = clusters.get(NAME).await;
-    });
-    h.api.get(CLUSTER_PATH, &cluster()).await;
-    h.api.returned(twice).await;
+    running_lb(&h.docker);
+    let (mut machines, docker_machines) = two_control_planes(&h.docker);
+    machines[0] = machines[0].clone().deleting();
+    let config = rendered_with(&mut h, &machines, &docker_machines).await;
+
+    assert!(
+        config.contains("server demo-cp-1 172.30.0.10:6443 weight 0 ")
+            && config.contains("server demo-cp-2 172.30.0.11:6443 weight 100 "),
+        "{config}"
+    );
+    assert_eq!(
+        docker_steps(&h.docker),
+        [
+            "inspect demo-lb",
+            "list",
+            "read-file demo-lb /usr/local/etc/haproxy/haproxy.cfg",
+            "copy-in demo-lb /usr/local/etc/haproxy/haproxy.cfg",
+            "read-file demo-lb /usr/local/etc/haproxy/haproxy.cfg",
+            "signal demo-lb SIGHUP",
+        ],
+        "written, read back, then reloaded"
+    );
+    // What the machine controller waits for before it removes the node.
+    assert!(drained(&config, CONTROL_PLANE));
+    assert!(!drained(&config, OTHER_CONTROL_PLANE));
+}
+
+// F14: a DockerMachine deleted on its own (its Machine stays) is drained the same way.
+#[tokio::test]
+async fn a_node_whose_docker_machine_is_deleted_is_drained_too() {
+    let mut h = Harness::new();
+    running_lb(&h.docker);
+    let (machines, mut docker_machines) = two_control_planes(&h.docker);
+    docker_machines[0] = docker_machines[0].clone().deleting();
+    let config = rendered_with(&mut h, &machines, &docker_machines).await;
+    assert!(drained(&config, CONTROL_PLANE), "{config}");
+    assert!(!drained(&config, OTHER_CONTROL_PLANE), "{config}");
+}
+
+// F14: a configuration that reads back differently (a torn or raced write) is never reloaded;
+// the failure is reported in the condition and the reconcile is retried.
+#[tokio::test]
+async fn a_configuration_that_reads_back_differently_is_not_reloaded() {
+    let mut h = Harness::new();
+    running_lb(&h.docker);
+    let (mut machines, docker_machines) = two_control_planes(&h.docker);
+    machines[0] = machines[0].clone().deleting();
+    cached(&mut h, &machines, &docker_machines);
+    h.docker.tamper_next_upload();
+    let converged = docker_cluster().converged();
+    let reconcile = h.reconcile(&converged);
+    let status = h.api.status_apply().await;
+    assert_eq!(
+        conditions(&status.body),
+        [
+            "Paused=False (NotPaused)",
+            "LoadBalancerAvailable=False (ConfigurationFailed)",
+            "Ready=False (NotReady)"
+        ]
+    );
+    status.answer_patched(&converged);
+    h.api.event("Warning", "ConfigurationFailed").await;
+    let error = h.api.done(reconcile).await.expect_err("retried");
+    assert!(
+        matches!(
+            error,
+            docker_cluster::Error::Configuration(ApplyError::ReadBackMismatch { .. })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        !docker_steps(&h.docker)
+            .iter()
+            .any(|step| step.starts_with("signal")),
+        "no SIGHUP: {:?}",
+        docker_steps(&h.docker)
+    );
 }

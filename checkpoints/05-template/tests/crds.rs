@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use checkpoint_05::api::{
-    ApiEndpoint, CONTRACT_LABEL, DockerCluster, DockerClusterSpec, DockerLoadBalancer, GROUP,
-};
+use capdkc_capi::contract::{CONTRACT_LABEL, INFRASTRUCTURE_GROUP};
+use capdkc_manager::crds;
+use checkpoint_05::api::{ApiEndpoint, DockerCluster, DockerClusterSpec, DockerLoadBalancer};
 use checkpoint_05::crdgen;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
@@ -35,14 +35,14 @@ fn every_kind_generates_a_crd_with_the_contract_metadata() {
     );
     for crd in &crds {
         let kind = &crd.spec.names.kind;
-        assert_eq!(crd.spec.group, GROUP);
+        assert_eq!(crd.spec.group, INFRASTRUCTURE_GROUP);
         assert_eq!(crd.spec.scope, "Namespaced", "{kind}");
         // Core looks our CRDs up by `<plural>.<group>`, the plural being lower-case kind + "s".
         assert_eq!(crd.spec.names.plural, format!("{}s", kind.to_lowercase()));
         let labels = crd.metadata.labels.clone().unwrap_or_default();
         assert_eq!(
-            labels.get(CONTRACT_LABEL.0).map(String::as_str),
-            Some(CONTRACT_LABEL.1),
+            labels.get(CONTRACT_LABEL).map(String::as_str),
+            Some("v1alpha1"),
             "{kind}"
         );
         assert_eq!(
@@ -82,8 +82,8 @@ fn every_kind_generates_a_crd_with_the_contract_metadata() {
 #[test]
 fn each_crd_matches_its_snapshot() {
     for crd in crdgen::crds() {
-        let yaml = crdgen::to_yaml(&crd).expect("CRD serialises");
-        insta::assert_snapshot!(crdgen::file_name(&crd), yaml);
+        let yaml = crds::to_yaml(&crd).expect("CRD serialises");
+        insta::assert_snapshot!(crds::file_name(&crd), yaml);
     }
 }
 // ANCHOR_END: snapshot_test
@@ -93,12 +93,12 @@ fn each_crd_matches_its_snapshot() {
 fn committed_crd_bases_are_up_to_date() {
     let mut expected: Vec<String> = Vec::new();
     for crd in crdgen::crds() {
-        let name = crdgen::file_name(&crd);
+        let name = crds::file_name(&crd);
         let path = bases_dir().join(&name);
         let committed = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("config/crd/bases/{name} is missing: run `{REGENERATE}`"));
         assert!(
-            committed == crdgen::to_yaml(&crd).expect("CRD serialises"),
+            committed == crds::to_yaml(&crd).expect("CRD serialises"),
             "config/crd/bases/{name} differs from what the Rust types generate: run `{REGENERATE}`"
         );
         expected.push(name);
@@ -124,12 +124,12 @@ fn committed_crd_bases_are_up_to_date() {
 
 #[test]
 fn the_printed_stream_is_the_committed_files_in_order() {
-    let printed = crdgen::all_to_yaml().expect("CRDs serialise");
+    let printed = crds::all_to_yaml(&crdgen::crds()).expect("CRDs serialise");
     let files: String = crdgen::crds()
         .iter()
         .map(|crd| {
-            let text = std::fs::read_to_string(bases_dir().join(crdgen::file_name(crd)))
-                .expect("committed");
+            let text =
+                std::fs::read_to_string(bases_dir().join(crds::file_name(crd))).expect("committed");
             format!("---\n{text}")
         })
         .collect();
@@ -138,7 +138,7 @@ fn the_printed_stream_is_the_committed_files_in_order() {
 
 #[test]
 fn the_printed_yaml_reads_back_into_the_same_crds() {
-    let printed = crdgen::all_to_yaml().expect("CRDs serialise");
+    let printed = crds::all_to_yaml(&crdgen::crds()).expect("CRDs serialise");
     let parsed: Vec<CustomResourceDefinition> =
         serde_saphyr::from_multiple(&printed).expect("valid YAML");
     assert_eq!(parsed, crdgen::crds());

@@ -90,7 +90,7 @@ fn the_manager_runs_from_an_empty_base_as_a_non_root_user() {
     );
     assert_eq!(
         String::from_utf8_lossy(&crds.stdout),
-        checkpoint_05::crdgen::all_to_yaml().expect("CRDs")
+        capdkc_manager::crds::all_to_yaml(&checkpoint_05::crdgen::crds()).expect("CRDs")
     );
     assert_eq!(
         String::from_utf8_lossy(&user.stdout).trim(),

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use checkpoint_05::api::CONTRACT_LABEL;
+use capdkc_capi::contract::CONTRACT_LABEL;
+use capdkc_manager::crds;
 use checkpoint_05::crdgen;
 use regex::Regex;
 use serde_json::Value;
@@ -347,11 +348,11 @@ fn the_crds_are_the_generated_ones_with_the_contract_of_metadata_yaml() {
     );
     let contract = contract_for(&release.version).expect("a release series");
     let contract_label = format!("cluster.x-k8s.io/{contract}");
-    assert_eq!(contract_label, CONTRACT_LABEL.0, "metadata.yaml vs the API");
+    assert_eq!(contract_label, CONTRACT_LABEL, "metadata.yaml vs the API");
     for crd in &generated {
         let name = crd.metadata.name.clone().expect("name");
         // Through the same YAML reader as the release, so numbers compare alike.
-        let mut expected: Value = serde_saphyr::from_str(&crdgen::to_yaml(crd).expect("YAML"))
+        let mut expected: Value = serde_saphyr::from_str(&crds::to_yaml(crd).expect("YAML"))
             .expect("the generated CRD reads back");
         expected["metadata"]["labels"][PROVIDER_LABEL.0] = PROVIDER_LABEL.1.into();
         if let Some(difference) = first_difference(shipped[&name], &expected, "") {

@@ -17,9 +17,10 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use capdkc_capi::contract::INFRASTRUCTURE_GROUP;
 use checkpoint_05::api::{
     DockerCluster, DockerClusterSpec, DockerClusterTemplate, DockerClusterTemplateSpec,
-    DockerMachine, DockerMachineSpec, DockerMachineTemplate, DockerMachineTemplateSpec, GROUP,
+    DockerMachine, DockerMachineSpec, DockerMachineTemplate, DockerMachineTemplateSpec,
 };
 use kube::core::cel::validate_cel_schema;
 use serde_json::{Value, json};
@@ -570,7 +571,10 @@ fn our_objects_in_every_template_pass_our_crd_schemas_and_cel_rules() {
         .collect();
     let mut judged = BTreeSet::new();
     for file in ALL {
-        for object in rendered(file).iter().filter(|o| group(o) == GROUP) {
+        for object in rendered(file)
+            .iter()
+            .filter(|o| group(o) == INFRASTRUCTURE_GROUP)
+        {
             assert_eq!(
                 object["apiVersion"],
                 "infrastructure.cluster.x-k8s.io/v1alpha1"

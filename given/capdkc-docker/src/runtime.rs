@@ -1,6 +1,6 @@
 //! The container runtime seam: one small trait over the Docker Engine API, its value types and
 //! its typed errors. Controllers depend on this trait only, so unit tests can swap in
-//! [`crate::fake::FakeRuntime`] and integration tests the real [`crate::BollardRuntime`].
+//! `fake::FakeRuntime` (feature `test-util`) and integration tests the real [`crate::BollardRuntime`].
 
 use std::collections::BTreeMap;
 use std::future::Future;

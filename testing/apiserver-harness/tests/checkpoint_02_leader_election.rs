@@ -7,9 +7,8 @@ use std::time::Duration;
 use apiserver_harness::{
     ControlPlane, Needs, assets_for_test, create_from_yaml, create_namespace, install_crds,
 };
-use checkpoint_02::cli::Cli;
-use checkpoint_02::leader::LEASE_NAME;
-use checkpoint_02::manager;
+use capdkc_manager::leader::LEASE_NAME;
+use capdkc_manager::{Cli, Manager, ManagerOptions, Running};
 use clap::Parser;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
@@ -18,7 +17,7 @@ const SAMPLE: &str = include_str!(
     "../../../checkpoints/02-tilt/config/samples/infrastructure_v1alpha1_dockercluster.yaml"
 );
 
-fn options(identity: &str) -> checkpoint_02::cli::ManagerOptions {
+fn options(identity: &str) -> ManagerOptions {
     Cli::parse_from([
         "manager",
         "--leader-elect",
@@ -28,6 +27,13 @@ fn options(identity: &str) -> checkpoint_02::cli::ManagerOptions {
         &format!("--leader-election-identity={identity}"),
     ])
     .manager
+}
+
+/// Checkpoint 02's manager: the given manager with the chapter's controllers.
+async fn start(client: kube::Client, options: ManagerOptions) -> anyhow::Result<Running> {
+    let mut manager = Manager::start(client, options).await?;
+    checkpoint_02::controllers::setup(&mut manager);
+    Ok(manager.spawn())
 }
 
 async fn within(
@@ -70,7 +76,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
     let leases = Api::<Lease>::namespaced(client.clone(), "capdkc-system");
 
     // ANCHOR: takeover
-    let first = manager::start(client.clone(), &options("first")).await?;
+    let first = start(client.clone(), options("first")).await?;
     within(
         "the first manager reconciles",
         Duration::from_secs(30),
@@ -79,7 +85,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
     .await?;
     assert_eq!(holder(&leases).await.as_deref(), Some("first"));
 
-    let second = manager::start(client.clone(), &options("second")).await?;
+    let second = start(client.clone(), options("second")).await?;
     within(
         "the standby is ready without leading",
         Duration::from_secs(30),

@@ -9,7 +9,7 @@ use apiserver_harness::{
     ControlPlane, Needs, Permission, assets_for_test, create_from_yaml, create_namespace,
     install_crds, refusals, requests_of, unused_permissions, wait_until_allowed,
 };
-use checkpoint_02::cli::Cli;
+use capdkc_manager::{Cli, Manager};
 use clap::Parser;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -99,7 +99,9 @@ async fn checkpoint_02_manager_needs_no_more_than_the_shipped_roles() -> anyhow:
         "--leader-election-identity=rbac-test",
     ])
     .manager;
-    let running = checkpoint_02::manager::start(client, &options).await?;
+    let mut manager = Manager::start(client, options).await?;
+    checkpoint_02::controllers::setup(&mut manager);
+    let running = manager.spawn();
     create_namespace(&admin, "workload").await?;
     create_from_yaml(&admin, "workload", SAMPLE).await?;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -17,13 +17,13 @@ use apiserver_harness::{
     AuditEvent, CapiManager, ControlPlane, Needs, assets_for_test, create_from_yaml,
     create_namespace, dynamic_api, get_table, install_crds, requests_of, summary, wait_for,
 };
+use capdkc_capi::conditions;
 use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
 use capdkc_docker::test_support::{LB_TEST_IMAGE, docker_env, run_labels};
-use capdkc_docker::{BollardRuntime, ContainerRuntime};
+use capdkc_docker::{BollardRuntime, ContainerRuntime, Docker};
+use capdkc_manager::{Cli, Manager};
 use checkpoint_03::api::DockerCluster;
-use checkpoint_03::cli::Cli;
-use checkpoint_03::conditions;
-use checkpoint_03::controllers::Docker;
+use checkpoint_03::api::conditions::LOAD_BALANCER_AVAILABLE;
 use clap::Parser;
 use common::{
     ShippedRbac, TIMEOUT, assert_rbac_is_exact, cluster_yaml, condition, docker_cli,
@@ -67,18 +67,17 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
     let (client, user, rules) = shipped_service_account(&control_plane, &admin, rbac).await?;
 
     // Our manager, as it runs in a pod, with Docker confined to this test's network and label.
-    let docker = Docker {
-        runtime: BollardRuntime::connect().await?,
-        network: docker_env.network.clone(),
-        extra_labels: run_labels(&docker_env.run_id),
-    };
+    let mut docker = Docker::new(BollardRuntime::connect().await?, &docker_env.network);
+    docker.nodes.extra_labels = run_labels(&docker_env.run_id);
     let options = Cli::parse_from([
         "manager",
         "--health-probe-bind-address=127.0.0.1:0",
         "--metrics-bind-address=0",
     ])
     .manager;
-    let running = checkpoint_03::manager::start(client, &options, docker).await?;
+    let mut manager = Manager::start(client, options).await?;
+    checkpoint_03::controllers::setup(&mut manager, docker);
+    let running = manager.spawn();
 
     // A cluster name unique on this Docker host: container names are per host.
     let name = format!(
@@ -114,7 +113,7 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_default();
     let status = provisioned.status.clone().unwrap_or_default();
-    for type_ in [conditions::READY, conditions::LOAD_BALANCER_AVAILABLE] {
+    for type_ in [conditions::READY, LOAD_BALANCER_AVAILABLE] {
         assert!(
             conditions::is_true(&status.conditions, type_),
             "{type_}: {status:#?}"
@@ -287,7 +286,7 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
     );
     wait_for(&docker_clusters, &name, TIMEOUT, |dc| {
         dc.status.as_ref().is_some_and(|s| {
-            conditions::get(&s.conditions, conditions::LOAD_BALANCER_AVAILABLE)
+            conditions::get(&s.conditions, LOAD_BALANCER_AVAILABLE)
                 .is_some_and(|c| c.reason == expected)
         })
     })

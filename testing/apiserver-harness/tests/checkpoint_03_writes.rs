@@ -4,8 +4,9 @@
 //! never drop another controller's finalizer).
 
 use apiserver_harness::{ControlPlane, Needs, assets_for_test, create_namespace, install_crds};
+use capdkc_capi::patch as status;
+use capdkc_manager::finalizer;
 use checkpoint_03::api::{DockerCluster, DockerClusterSpec, DockerClusterStatus, Initialization};
-use checkpoint_03::controllers::{finalizer, status};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;

@@ -38,16 +38,16 @@ pub struct Work {
 pub async fn via_layer(runtime: &BollardRuntime, work: &Work) -> anyhow::Result<()> {
     let (_, container) = ensure_node(runtime, &work.settings, &work.request).await?;
     ensure!(container.running, "{} is not running", container.name);
-    checkpoint_05::controllers::bootstrap::bootstrap(
-        runtime.clone(),
-        container.name,
+    capdkc_docker::bootstrap::bootstrap_machine(
+        runtime,
+        &container.name,
         BootstrapData::new(work.cloud_config.as_bytes()),
-        "cloud-config".to_owned(),
-        RunOptions::default(),
+        "cloud-config",
+        &RunOptions::default(),
         Duration::from_secs(90),
     )
-    .await
-    .map_err(anyhow::Error::msg)
+    .await?;
+    Ok(())
 }
 
 /// With the docker CLI: inspect (absent), create, start, inspect, the readiness check, the

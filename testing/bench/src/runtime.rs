@@ -23,13 +23,14 @@ use apiserver_harness::{
     Assets, CapiManager, ControlPlane, Needs, ShippedRbac, create_from_yaml, create_namespace,
     dynamic_api, install_crds, install_shipped_rbac, requests_of,
 };
+use capdkc_capi::conditions;
+use capdkc_capi::workload::UNINITIALIZED_TAINT;
 use capdkc_docker::labels::TEST_RUN_LABEL;
 use capdkc_docker::node::{NodeRequest, Role};
 use capdkc_docker::test_support::{LB_TEST_IMAGE, NODE_TEST_IMAGE, docker_env};
 use capdkc_docker::{BollardRuntime, ContainerRuntime, Identity};
 use checkpoint_05::api::DockerMachine;
-use checkpoint_05::conditions::{self, BOOTSTRAP_SUCCEEDED, READY, reasons};
-use checkpoint_05::controllers::workload::UNINITIALIZED_TAINT;
+use checkpoint_05::api::conditions::{BOOTSTRAP_SUCCEEDED, READY, reasons};
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::{Node, Secret};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};

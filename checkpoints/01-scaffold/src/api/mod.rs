@@ -5,12 +5,3 @@ mod docker_machine;
 
 pub use docker_cluster::{DockerCluster, DockerClusterSpec, DockerClusterStatus};
 pub use docker_machine::{DockerMachine, DockerMachineSpec, DockerMachineStatus};
-
-// ANCHOR: contract_label
-/// The API group of every kind a Cluster API infrastructure provider serves.
-pub const GROUP: &str = "infrastructure.cluster.x-k8s.io";
-
-/// Cluster API finds the version of our kinds that implements its v1beta2 contract through this
-/// label on each CRD. Its value lists our served versions, separated by underscores.
-pub const CONTRACT_LABEL: (&str, &str) = ("cluster.x-k8s.io/v1beta2", "v1alpha1");
-// ANCHOR_END: contract_label

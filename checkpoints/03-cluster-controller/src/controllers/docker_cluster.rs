@@ -2,35 +2,28 @@
 //! endpoint pointing at it, and `status.initialization.provisioned` once both exist, following
 //! the Cluster API v1beta2 InfraCluster contract.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use capdkc_docker::ensure::{Action as DockerAction, EnsureError, remove_if_ours};
-use capdkc_docker::labels::{
-    CLUSTER_LABEL, CLUSTER_UID_LABEL, NAMESPACE_LABEL, OWNER_UID_LABEL, ROLE_CONTROL_PLANE,
-    ROLE_LABEL, lb_container_name,
+use capdkc_capi::owners::owner_cluster;
+use capdkc_capi::patch::{apply_spec, publish_event};
+use capdkc_capi::predicates::{
+    has_paused_annotation, is_deleting, is_externally_managed, is_paused,
 };
-use capdkc_docker::loadbalancer::{
-    ApplyError, ApplyOutcome, Backend, LbConfig, LbSettings, apply_config, ensure_lb, render,
-};
-use capdkc_docker::{ContainerRuntime, Identity, RuntimeError};
-use futures::{Stream, StreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::Patch;
+use capdkc_capi::{Cluster, ConditionUpdate, StatusPatch};
+use capdkc_docker::ensure::{Action as DockerAction, EnsureError};
+use capdkc_docker::loadbalancer::{ApplyError, ApplyOutcome, LbStatus};
+use capdkc_docker::{Identity, RuntimeError};
+use capdkc_manager::{DisplayChain, finalizer};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::utils::PredicateConfig;
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Resource, ResourceExt};
+use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use super::status::{apply_params, apply_status};
-use super::{Context, DisplayChain, finalizer};
-use crate::api::{ApiEndpoint, DockerCluster, DockerClusterStatus, Initialization};
-use crate::capi::{Cluster, MANAGED_BY_ANNOTATION, has_paused_annotation};
-use crate::conditions::{self, LOAD_BALANCER_AVAILABLE, Observation, PAUSED, reasons};
+use super::Context;
+use crate::api::conditions::{LOAD_BALANCER_AVAILABLE, PAUSED, reasons};
+use crate::api::{ApiEndpoint, DockerCluster, Initialization};
 
 // ANCHOR: constants
 /// The controller's name in metrics and logs.
@@ -39,121 +32,133 @@ pub const NAME: &str = "dockercluster";
 pub const FINALIZER: &str = "dockercluster.infrastructure.cluster.x-k8s.io";
 /// The control-plane port when the spec does not name one.
 pub const DEFAULT_PORT: u16 = 6443;
-/// How often a converged DockerCluster is looked at again: Docker does not tell us when a
-/// container stops, so this is how a stopped load balancer gets healed.
+/// How often a converged DockerCluster is looked at again, to heal a load balancer that
+/// stopped behind our back.
 pub const RESYNC: Duration = Duration::from_secs(300);
 // ANCHOR_END: constants
 
-/// Why a reconcile failed; the controller retries it with backoff.
+// ANCHOR: error
+/// Why a reconcile failed; the manager retries it with backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Kubernetes API")]
     Kube(#[from] kube::Error),
     #[error("Docker")]
     Docker(#[from] RuntimeError),
-    #[error("load-balancer container")]
+    #[error("cannot run the load-balancer container")]
     LoadBalancer(#[from] EnsureError),
-    #[error("load-balancer configuration")]
-    LoadBalancerConfig(#[from] ApplyError),
-    #[error("load-balancer container {0} runs but has no address on network {1}")]
-    NoAddress(String, String),
+    #[error("cannot configure the load balancer")]
+    Configuration(#[from] ApplyError),
+    #[error("load-balancer container {container} runs but has no address on network {network}")]
+    NoAddress { container: String, network: String },
     #[error("DockerCluster {0} has no namespace")]
     NoNamespace(String),
 }
 
+impl Error {
+    /// How a failure shows in the status: the one place errors become conditions, with a
+    /// reason and a message that tell a person what is wrong.
+    fn condition(&self) -> Option<ConditionUpdate> {
+        let reason = match self {
+            Error::Kube(_) | Error::NoNamespace(_) => return None,
+            Error::LoadBalancer(EnsureError::NameConflict { name }) => {
+                let message = format!(
+                    "container {name} belongs to another cluster (another namespace or an \
+                     earlier cluster of this name) and was left alone; remove it or rename this \
+                     cluster"
+                );
+                let reason = reasons::NAME_CONFLICT;
+                return Some(ConditionUpdate::false_(
+                    LOAD_BALANCER_AVAILABLE,
+                    reason,
+                    message,
+                ));
+            }
+            Error::Configuration(_) => reasons::CONFIGURATION_FAILED,
+            Error::Docker(_) | Error::LoadBalancer(_) | Error::NoAddress { .. } => {
+                reasons::CONTAINER_NOT_RUNNING
+            }
+        };
+        let message = DisplayChain(self).to_string();
+        Some(ConditionUpdate::false_(
+            LOAD_BALANCER_AVAILABLE,
+            reason,
+            message,
+        ))
+    }
+}
+// ANCHOR_END: error
+
 // ANCHOR: reconcile
 /// Brings one DockerCluster towards its desired state, in the contract's order.
-pub async fn reconcile<D: ContainerRuntime>(
+pub async fn reconcile(
     docker_cluster: Arc<DockerCluster>,
-    ctx: Arc<Context<D>>,
+    ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let namespace = docker_cluster
         .namespace()
         .ok_or_else(|| Error::NoNamespace(docker_cluster.name_any()))?;
     let api = Api::<DockerCluster>::namespaced(ctx.client.clone(), &namespace);
 
-    let deleting = docker_cluster.meta().deletion_timestamp.is_some();
-
     // Someone else provides this cluster's infrastructure: not ours to touch. (Marked so after
     // we had added our finalizer, a deletion still has to let go.)
-    if is_externally_managed(&docker_cluster) {
-        if deleting {
+    if is_externally_managed(docker_cluster.as_ref()) {
+        if is_deleting(docker_cluster.as_ref()) {
             release_orphan(&api, &docker_cluster, &ctx).await?;
         }
-        tracing::debug!("externally managed; skipping");
         return Ok(Action::await_change());
     }
-
     // Core sets the owner reference once it sees the Cluster; the Cluster watch wakes us then.
-    let Some(cluster) = owner_cluster(&ctx.client, &docker_cluster, &namespace).await? else {
-        if deleting && !has_paused_annotation(&docker_cluster.metadata) {
+    let Some(cluster) = owner_cluster(docker_cluster.as_ref(), &ctx.clusters) else {
+        if is_deleting(docker_cluster.as_ref()) && !has_paused_annotation(&docker_cluster.metadata)
+        {
             release_orphan(&api, &docker_cluster, &ctx).await?;
         }
-        tracing::debug!("waiting for Cluster API to set the owner Cluster");
         return Ok(Action::await_change());
     };
 
-    let mut step = Step::new(&docker_cluster, &ctx);
-    if cluster.is_paused() || has_paused_annotation(&docker_cluster.metadata) {
-        step.observe(Observation::truth(PAUSED, reasons::PAUSED));
-        step.save(&api, &docker_cluster).await?;
+    let mut patch = StatusPatch::new(docker_cluster.as_ref(), &ctx.clock);
+    if is_paused(&cluster, docker_cluster.as_ref()) {
+        patch.set(ConditionUpdate::true_(PAUSED, reasons::PAUSED));
+        patch
+            .apply_unsummarised(&api, &docker_cluster, &ctx.recorder)
+            .await?;
         return Ok(Action::await_change());
     }
-    step.observe(Observation::falsehood(PAUSED, reasons::NOT_PAUSED, ""));
-
-    if deleting {
-        return reconcile_delete(&api, &docker_cluster, &cluster, step, &ctx).await;
+    patch.set(ConditionUpdate::false_(PAUSED, reasons::NOT_PAUSED, ""));
+    if is_deleting(docker_cluster.as_ref()) {
+        return reconcile_delete(&api, &docker_cluster, &cluster, patch, &ctx).await;
     }
-
     // Only now, with an owner, do we hold the object back from deletion.
-    let docker_cluster = if finalizer::has(docker_cluster.as_ref(), FINALIZER) {
-        docker_cluster
-    } else {
-        Arc::new(finalizer::add(&api, docker_cluster.as_ref(), FINALIZER).await?)
-    };
-    reconcile_normal(&api, &docker_cluster, &cluster, step, &ctx).await
+    if !finalizer::has(docker_cluster.as_ref(), FINALIZER) {
+        finalizer::add(&api, docker_cluster.as_ref(), FINALIZER).await?;
+    }
+
+    let result = reconcile_normal(&api, &docker_cluster, &cluster, &mut patch, &ctx).await;
+    if let Err(error) = &result
+        && let Some(condition) = error.condition()
+    {
+        if !patch.has_reason(condition.type_, condition.reason) {
+            patch.event(EventType::Warning, condition.reason, &condition.message);
+        }
+        patch.set(condition);
+    }
+    patch.apply(&api, &docker_cluster, &ctx.recorder).await?;
+    result
 }
 // ANCHOR_END: reconcile
 
-// ANCHOR: externally_managed
-/// The contract's escape hatch: an InfraCluster annotated `cluster.x-k8s.io/managed-by` is
-/// provided by someone else (a person, Terraform) and never touched by the provider.
-pub fn is_externally_managed(docker_cluster: &DockerCluster) -> bool {
-    docker_cluster
-        .annotations()
-        .contains_key(MANAGED_BY_ANNOTATION)
-}
-// ANCHOR_END: externally_managed
-
-// ANCHOR: owner_cluster
-/// The Cluster that owns this DockerCluster, if core has set the owner reference yet.
-async fn owner_cluster(
-    client: &kube::Client,
-    docker_cluster: &DockerCluster,
-    namespace: &str,
-) -> Result<Option<Cluster>, kube::Error> {
-    let owner = docker_cluster.owner_references().iter().find(|owner| {
-        owner.kind == "Cluster" && owner.api_version.starts_with("cluster.x-k8s.io/")
-    });
-    let Some(owner) = owner else {
-        return Ok(None);
-    };
-    Api::<Cluster>::namespaced(client.clone(), namespace)
-        .get_opt(&owner.name)
-        .await
-}
-// ANCHOR_END: owner_cluster
-
 // ANCHOR: reconcile_normal
-async fn reconcile_normal<D: ContainerRuntime>(
+/// The load balancer runs and routes to the control plane, the endpoint points at it, and the
+/// infrastructure is provisioned. Writes nothing but the endpoint: the status is `patch`'s.
+async fn reconcile_normal(
     api: &Api<DockerCluster>,
     docker_cluster: &DockerCluster,
     cluster: &Cluster,
-    mut step: Step<'_, D>,
-    ctx: &Context<D>,
+    patch: &mut StatusPatch<DockerCluster>,
+    ctx: &Context,
 ) -> Result<Action, Error> {
-    step.status.failure_domains = docker_cluster.spec.failure_domains.clone();
-    let docker = &ctx.docker;
+    patch.status.failure_domains = docker_cluster.spec.failure_domains.clone();
     let identity = identity(docker_cluster, cluster);
     let endpoint = docker_cluster
         .spec
@@ -162,173 +167,116 @@ async fn reconcile_normal<D: ContainerRuntime>(
         .unwrap_or_default();
     let port = endpoint
         .port
-        .and_then(|port| u16::try_from(port).ok())
+        .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(DEFAULT_PORT);
-    let settings = LbSettings {
-        network: docker.network.clone(),
-        image: docker_cluster
-            .spec
-            .load_balancer
-            .as_ref()
-            .and_then(|lb| lb.image.clone()),
-        port,
-        extra_labels: docker.extra_labels.clone(),
-    };
-
-    // The load-balancer container: created if missing, started if stopped.
-    let lb = match ensure_lb(&docker.runtime, &settings, &identity).await {
-        Ok(lb) => lb,
-        Err(EnsureError::NameConflict { name }) => {
-            let message = format!(
-                "container {name} belongs to another cluster (another namespace or an earlier \
-                 cluster of this name) and was left alone; remove it or rename this cluster"
-            );
-            if !step.was(LOAD_BALANCER_AVAILABLE, reasons::NAME_CONFLICT) {
-                step.event(EventType::Warning, reasons::NAME_CONFLICT, &message);
-            }
-            step.observe(Observation::falsehood(
-                LOAD_BALANCER_AVAILABLE,
-                reasons::NAME_CONFLICT,
-                message,
-            ));
-            step.finish(api, docker_cluster).await?;
-            return Err(EnsureError::NameConflict { name }.into());
-        }
-        Err(error) => {
-            // Docker is down, the image cannot be pulled, the port is taken: say so where
-            // people look first, then retry with backoff.
-            step.observe(Observation::falsehood(
-                LOAD_BALANCER_AVAILABLE,
-                reasons::CONTAINER_NOT_RUNNING,
-                format!(
-                    "cannot run the load-balancer container: {}",
-                    DisplayChain(&error)
-                ),
-            ));
-            step.finish(api, docker_cluster).await?;
-            return Err(error.into());
-        }
-    };
-    let was_provisioned = step
-        .status
-        .initialization
+    let image = docker_cluster
+        .spec
+        .load_balancer
         .as_ref()
-        .and_then(|i| i.provisioned);
-    match lb.action {
-        DockerAction::Existing => {}
-        DockerAction::Created if was_provisioned == Some(true) => step.event(
-            EventType::Warning,
-            "LoadBalancerRecreated",
-            &format!("{} was gone; created it again", lb.container.name),
-        ),
-        DockerAction::Created => {
-            step.event(EventType::Normal, "LoadBalancerCreated", &lb.container.name)
-        }
-        DockerAction::Restarted | DockerAction::Recreated => step.event(
-            EventType::Warning,
-            "LoadBalancerHealed",
-            &format!("{} was not running; started it again", lb.container.name),
-        ),
-    }
-    let Some(ip) = lb.ip.clone() else {
-        let error = Error::NoAddress(lb.container.name.clone(), docker.network.clone());
-        step.observe(Observation::falsehood(
-            LOAD_BALANCER_AVAILABLE,
-            reasons::CONTAINER_NOT_RUNNING,
-            error.to_string(),
-        ));
-        step.finish(api, docker_cluster).await?;
-        return Err(error);
-    };
+        .and_then(|lb| lb.image.clone());
 
-    // Its configuration: one backend per running control-plane node of this cluster.
-    let backends = control_plane_backends(&docker.runtime, &identity, &docker.network).await?;
-    let config = render(&LbConfig {
-        frontend_port: port,
-        ..LbConfig::new(backends)
-    });
-    if apply_config(&docker.runtime, &lb.container.name, &config).await? == ApplyOutcome::Reloaded {
-        step.event(
+    // 1. The load-balancer container: created if missing, started if stopped.
+    let lb = ctx
+        .docker
+        .ensure_load_balancer(&identity, image, port)
+        .await?;
+    report_load_balancer(patch, &lb);
+    let ip = lb.ip.clone().ok_or_else(|| Error::NoAddress {
+        container: lb.container.name.clone(),
+        network: ctx.docker.network().to_owned(),
+    })?;
+
+    // 2. Its configuration: one backend per running control-plane node of this cluster.
+    if ctx
+        .docker
+        .configure_load_balancer(&identity, port, &[])
+        .await?
+        == ApplyOutcome::Reloaded
+    {
+        patch.event(
             EventType::Normal,
             "LoadBalancerConfigured",
-            "wrote and reloaded the HAProxy configuration",
+            "HAProxy reloaded",
         );
     }
 
-    // The endpoint: ours to fill in, never to overwrite.
+    // 3. The endpoint: ours to fill in, never to overwrite.
     if endpoint.host.is_none() || endpoint.port.is_none() {
+        let host = endpoint.host.unwrap_or_else(|| ip.clone());
         let filled = ApiEndpoint {
-            host: Some(endpoint.host.unwrap_or_else(|| ip.clone())),
+            host: Some(host.clone()),
             port: Some(i32::from(port)),
         };
-        set_endpoint(api, docker_cluster, &filled).await?;
-        step.event(
+        apply_spec(
+            api,
+            docker_cluster,
+            json!({ "controlPlaneEndpoint": filled }),
+        )
+        .await?;
+        patch.event(
             EventType::Normal,
             "ControlPlaneEndpointSet",
-            &format!(
-                "{}:{}",
-                filled.host.unwrap_or_default(),
-                filled.port.unwrap_or_default()
-            ),
+            format!("{host}:{port}"),
         );
     }
 
-    // The endpoint cannot change; a load balancer recreated on another address is unreachable
-    // through it. Say so instead of reporting Ready.
-    if let Some(mismatch) = endpoint_mismatch(&docker_cluster.spec.control_plane_endpoint, &ip) {
-        step.observe(Observation::falsehood(
-            LOAD_BALANCER_AVAILABLE,
-            reasons::ENDPOINT_MISMATCH,
-            mismatch,
-        ));
-    } else {
-        step.observe(Observation::truth(
-            LOAD_BALANCER_AVAILABLE,
-            reasons::AVAILABLE,
-        ));
-    }
-    step.status.initialization = Some(Initialization {
+    // 4. Available, unless a load balancer recreated on another address left the endpoint
+    // (which cannot change) pointing nowhere; and provisioned, for Cluster API.
+    patch.set(
+        match endpoint_mismatch(&docker_cluster.spec.control_plane_endpoint, &ip) {
+            Some(why) => {
+                ConditionUpdate::false_(LOAD_BALANCER_AVAILABLE, reasons::ENDPOINT_MISMATCH, why)
+            }
+            None => ConditionUpdate::true_(LOAD_BALANCER_AVAILABLE, reasons::AVAILABLE),
+        },
+    );
+    patch.status.initialization = Some(Initialization {
         provisioned: Some(true),
     });
-    step.finish(api, docker_cluster).await?;
     Ok(Action::requeue(RESYNC))
 }
 // ANCHOR_END: reconcile_normal
 
 // ANCHOR: reconcile_delete
 /// Deletion: show `Deleting` first, then remove the container, then let the object go.
-async fn reconcile_delete<D: ContainerRuntime>(
+async fn reconcile_delete(
     api: &Api<DockerCluster>,
     docker_cluster: &DockerCluster,
     cluster: &Cluster,
-    mut step: Step<'_, D>,
-    ctx: &Context<D>,
+    mut patch: StatusPatch<DockerCluster>,
+    ctx: &Context,
 ) -> Result<Action, Error> {
     if !finalizer::has(docker_cluster, FINALIZER) {
         return Ok(Action::await_change());
     }
-    step.observe(Observation::falsehood(
+    let deleting = "removing the load-balancer container";
+    patch.set(ConditionUpdate::false_(
         LOAD_BALANCER_AVAILABLE,
         reasons::DELETING,
-        "removing the load-balancer container",
+        deleting,
     ));
-    step.finish(api, docker_cluster).await?;
+    patch.apply(api, docker_cluster, &ctx.recorder).await?;
 
-    let name = lb_container_name(&cluster.name_any());
-    let identity = identity(docker_cluster, cluster);
-    match remove_if_ours(&ctx.docker.runtime, &name, &identity).await {
+    match ctx
+        .docker
+        .remove_load_balancer(&identity(docker_cluster, cluster))
+        .await
+    {
         Ok(()) => {}
         Err(EnsureError::NameConflict { name }) => {
             // Not ours: leave it, say so, and do not hold the deletion back for it.
-            step.event(
+            let note = format!("left container {name} alone: it belongs to another cluster");
+            publish_event(
+                &ctx.recorder,
+                docker_cluster,
                 EventType::Warning,
                 "LoadBalancerNotOurs",
-                &format!("left container {name} alone: it belongs to another cluster"),
-            );
+                note,
+            )
+            .await;
         }
         Err(error) => return Err(error.into()),
     }
-    step.publish_events(docker_cluster).await;
     finalizer::remove(api, docker_cluster, FINALIZER).await?;
     Ok(Action::await_change())
 }
@@ -336,62 +284,58 @@ async fn reconcile_delete<D: ContainerRuntime>(
 
 /// Deleting, and the owner Cluster is gone (a restore from backup can lose owner references):
 /// remove whatever carries this object's UID, then the finalizer.
-async fn release_orphan<D: ContainerRuntime>(
+async fn release_orphan(
     api: &Api<DockerCluster>,
     docker_cluster: &DockerCluster,
-    ctx: &Context<D>,
+    ctx: &Context,
 ) -> Result<(), Error> {
     if !finalizer::has(docker_cluster, FINALIZER) {
         return Ok(());
     }
-    let ours = [(
-        OWNER_UID_LABEL.to_owned(),
-        docker_cluster.uid().unwrap_or_default(),
-    )];
-    let runtime = &ctx.docker.runtime;
-    for container in runtime.list_by_labels(&ours.into()).await? {
-        match runtime.remove(&container.name).await {
-            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
-    }
+    let uid = docker_cluster.uid().unwrap_or_default();
+    ctx.docker.remove_containers_of(&uid).await?;
     finalizer::remove(api, docker_cluster, FINALIZER).await?;
     Ok(())
 }
 
-// ANCHOR: cluster_triggers
-/// Reconcile requests from the Cluster watch: the DockerCluster a Cluster's `infrastructureRef`
-/// names, whenever something it acts on changes (pause, the reference, deletion), not on every
-/// status update core makes.
-pub fn cluster_triggers(
-    clusters: impl Stream<Item = Result<Cluster, watcher::Error>> + Send + 'static,
-) -> impl Stream<Item = ObjectRef<DockerCluster>> + Send + 'static {
-    clusters
-        .predicate_filter(what_docker_clusters_react_to, PredicateConfig::default())
-        .filter_map(|cluster| std::future::ready(cluster.ok().and_then(|c| docker_cluster_of(&c))))
+/// Events for what it took to get the load balancer running.
+fn report_load_balancer(patch: &mut StatusPatch<DockerCluster>, lb: &LbStatus) {
+    let name = &lb.container.name;
+    let provisioned = patch
+        .status
+        .initialization
+        .as_ref()
+        .and_then(|i| i.provisioned);
+    let (type_, reason, note) = match lb.action {
+        DockerAction::Existing => return,
+        DockerAction::Created if provisioned == Some(true) => (
+            EventType::Warning,
+            "LoadBalancerRecreated",
+            format!("{name} was gone; created it again"),
+        ),
+        DockerAction::Created => (EventType::Normal, "LoadBalancerCreated", name.clone()),
+        DockerAction::Restarted | DockerAction::Recreated => (
+            EventType::Warning,
+            "LoadBalancerHealed",
+            format!("{name} was not running; started it again"),
+        ),
+    };
+    patch.event(type_, reason, note);
 }
 
-/// The DockerCluster a Cluster points at, if it points at one of ours.
-pub fn docker_cluster_of(cluster: &Cluster) -> Option<ObjectRef<DockerCluster>> {
-    let reference = cluster.spec.infrastructure_ref.as_ref()?;
-    if !reference.is_ours("DockerCluster") {
-        return None;
-    }
-    Some(ObjectRef::new(&reference.name).within(&cluster.namespace()?))
+// ANCHOR: watches
+/// The DockerCluster a Cluster's `infrastructureRef` names, if it names one of ours.
+pub fn of_cluster(cluster: Arc<Cluster>) -> Option<ObjectRef<DockerCluster>> {
+    let name = cluster.infrastructure_name("DockerCluster")?;
+    Some(ObjectRef::new(name).within(&cluster.namespace()?))
 }
 
-fn what_docker_clusters_react_to(cluster: &Cluster) -> Option<u64> {
-    let mut hasher = std::hash::DefaultHasher::new();
-    (
-        cluster.uid(),
-        cluster.is_paused(),
-        &cluster.spec.infrastructure_ref,
-        cluster.meta().deletion_timestamp.is_some(),
-    )
-        .hash(&mut hasher);
-    Some(hasher.finish())
+/// What of a Cluster this controller acts on (so that core's status updates do not wake it).
+pub fn what_it_reads(cluster: &Cluster) -> impl std::hash::Hash + use<> {
+    let reference = cluster.spec.infrastructure_ref.clone();
+    (cluster.is_paused(), reference, is_deleting(cluster))
 }
-// ANCHOR_END: cluster_triggers
+// ANCHOR_END: watches
 
 /// Who the load-balancer container belongs to: this DockerCluster of this Cluster.
 fn identity(docker_cluster: &DockerCluster, cluster: &Cluster) -> Identity {
@@ -403,37 +347,6 @@ fn identity(docker_cluster: &DockerCluster, cluster: &Cluster) -> Identity {
     }
 }
 
-// ANCHOR: backends
-/// The running control-plane node containers of this cluster, found by their labels.
-async fn control_plane_backends<D: ContainerRuntime>(
-    runtime: &D,
-    identity: &Identity,
-    network: &str,
-) -> Result<Vec<Backend>, RuntimeError> {
-    let labels = [
-        (CLUSTER_LABEL, identity.cluster_name.as_str()),
-        (NAMESPACE_LABEL, identity.namespace.as_str()),
-        (CLUSTER_UID_LABEL, identity.cluster_uid.as_str()),
-        (ROLE_LABEL, ROLE_CONTROL_PLANE),
-    ]
-    .map(|(key, value)| (key.to_owned(), value.to_owned()));
-    let nodes = runtime.list_by_labels(&labels.into()).await?;
-    Ok(nodes
-        .into_iter()
-        .filter(|node| node.running)
-        .filter_map(|node| {
-            let address = node.ip_on(network)?.to_owned();
-            Some(Backend {
-                name: node.name,
-                address,
-                draining: false,
-            })
-        })
-        .collect())
-}
-// ANCHOR_END: backends
-
-// ANCHOR: set_endpoint
 /// When the endpoint's host is an IP address other than the load balancer's, what to tell people.
 pub fn endpoint_mismatch(endpoint: &Option<ApiEndpoint>, lb_ip: &str) -> Option<String> {
     let host = endpoint.as_ref()?.host.as_deref()?;
@@ -445,124 +358,3 @@ pub fn endpoint_mismatch(endpoint: &Option<ApiEndpoint>, lb_ip: &str) -> Option<
         )
     })
 }
-
-/// Fills in the endpoint with server-side apply: we own only the fields we set.
-async fn set_endpoint(
-    api: &Api<DockerCluster>,
-    docker_cluster: &DockerCluster,
-    endpoint: &ApiEndpoint,
-) -> Result<(), kube::Error> {
-    let body = json!({
-        "apiVersion": DockerCluster::api_version(&()),
-        "kind": DockerCluster::kind(&()),
-        "spec": { "controlPlaneEndpoint": endpoint },
-    });
-    api.patch(
-        &docker_cluster.name_any(),
-        &apply_params(),
-        &Patch::Apply(body),
-    )
-    .await?;
-    Ok(())
-}
-// ANCHOR_END: set_endpoint
-
-// ANCHOR: step
-/// What one reconcile has observed so far: the status it will write and the events it will
-/// publish, both only if something changed.
-struct Step<'a, D> {
-    ctx: &'a Context<D>,
-    status: DockerClusterStatus,
-    generation: Option<i64>,
-    now: Time,
-    events: Vec<Event>,
-}
-
-impl<'a, D> Step<'a, D> {
-    fn new(docker_cluster: &DockerCluster, ctx: &'a Context<D>) -> Self {
-        Self {
-            ctx,
-            status: docker_cluster.status.clone().unwrap_or_default(),
-            generation: docker_cluster.metadata.generation,
-            now: (ctx.clock)(),
-            events: Vec::new(),
-        }
-    }
-
-    fn observe(&mut self, observation: Observation) {
-        conditions::set(
-            &mut self.status.conditions,
-            observation,
-            self.generation,
-            &self.now,
-        );
-    }
-
-    /// True when the condition of `type_` already has `reason` (so this is no transition).
-    fn was(&self, type_: &str, reason: &str) -> bool {
-        conditions::get(&self.status.conditions, type_).is_some_and(|c| c.reason == reason)
-    }
-
-    fn event(&mut self, type_: EventType, reason: &str, note: &str) {
-        self.events.push(Event {
-            type_,
-            reason: reason.to_owned(),
-            note: Some(note.to_owned()),
-            action: "Reconcile".to_owned(),
-            secondary: None,
-        });
-    }
-
-    /// Writes the status (only if it changed) without summarising: used while paused.
-    async fn save(
-        self,
-        api: &Api<DockerCluster>,
-        docker_cluster: &DockerCluster,
-    ) -> Result<(), kube::Error> {
-        apply_status(
-            api,
-            docker_cluster,
-            docker_cluster.status.as_ref(),
-            &self.status,
-        )
-        .await?;
-        self.publish_events(docker_cluster).await;
-        Ok(())
-    }
-
-    /// Summarises `Ready`, writes the status if it changed, and publishes the events.
-    async fn finish(
-        &mut self,
-        api: &Api<DockerCluster>,
-        docker_cluster: &DockerCluster,
-    ) -> Result<(), kube::Error> {
-        let deleting = docker_cluster.meta().deletion_timestamp.is_some();
-        let ready = conditions::ready_summary(
-            &self.status.conditions,
-            &[LOAD_BALANCER_AVAILABLE],
-            deleting,
-        );
-        self.observe(ready);
-        apply_status(
-            api,
-            docker_cluster,
-            docker_cluster.status.as_ref(),
-            &self.status,
-        )
-        .await?;
-        self.publish_events(docker_cluster).await;
-        self.events.clear();
-        Ok(())
-    }
-
-    /// Events are best effort: a failure to publish one is logged, never retried.
-    async fn publish_events(&self, docker_cluster: &DockerCluster) {
-        let reference = docker_cluster.object_ref(&());
-        for event in &self.events {
-            if let Err(error) = self.ctx.recorder.publish(event, &reference).await {
-                tracing::warn!(%error, reason = event.reason, "cannot publish an event");
-            }
-        }
-    }
-}
-// ANCHOR_END: step

@@ -11,9 +11,9 @@ pub const NAME: &str = "dockermachine";
 
 // ANCHOR: reconcile
 /// Brings one DockerMachine towards its desired state. Still the scaffold's: it logs and waits.
-pub async fn reconcile<D>(
+pub async fn reconcile(
     machine: Arc<DockerMachine>,
-    _ctx: Arc<Context<D>>,
+    _ctx: Arc<Context>,
 ) -> Result<Action, kube::Error> {
     tracing::info!(
         namespace = machine.namespace().unwrap_or_default(),

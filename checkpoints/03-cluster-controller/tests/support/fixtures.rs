@@ -4,25 +4,26 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use capdkc_capi::Cluster;
+use capdkc_capi::cluster::{ClusterSpec, ClusterStatus, ContractVersionedObjectReference};
+use capdkc_capi::contract::{CLUSTER_NAME_LABEL, MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION};
 use capdkc_docker::fake::{Call, FakeRuntime};
 use capdkc_docker::images::DEFAULT_HAPROXY_IMAGE;
 use capdkc_docker::labels::{ROLE_LABEL, ROLE_LOAD_BALANCER};
 use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
-use capdkc_docker::{ContainerInfo, Identity};
+use capdkc_docker::{ContainerInfo, Docker, Identity};
 use checkpoint_03::api::{
     ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
     Initialization,
 };
-use checkpoint_03::capi::{
-    CLUSTER_NAME_LABEL, Cluster, ClusterSpec, ClusterStatus, ContractVersionedObjectReference,
-    MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION,
-};
+use checkpoint_03::controllers::Context;
 use checkpoint_03::controllers::docker_cluster::{self, FINALIZER};
-use checkpoint_03::controllers::{Context, Docker};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, store::Writer};
+use kube::runtime::watcher;
 
 use super::scripted::{ApiScript, Running, Target, spawn};
 
@@ -31,7 +32,6 @@ pub const NAMESPACE: &str = "default";
 pub const NAME: &str = "demo";
 pub const CLUSTER_UID: &str = "c0ffee00-0000-4000-8000-00000000c1a5";
 pub const DOCKER_CLUSTER_UID: &str = "d0c4e500-0000-4000-8000-00000000dc01";
-pub const CLUSTER_PATH: &str = "/apis/cluster.x-k8s.io/v1beta2/namespaces/default/clusters/demo";
 pub const NETWORK: &str = "capdkc-test";
 /// The load-balancer container of cluster `demo`.
 pub const LB: &str = "demo-lb";
@@ -326,8 +326,12 @@ fn describe(call: &Call) -> String {
 // ---- Context --------------------------------------------------------------------------------
 
 /// What the reconciler receives besides the object: the scripted API, the fake Docker on
-/// network `capdkc-test`, a fixed clock.
-pub fn context(client: kube::Client, docker: &FakeRuntime) -> Arc<Context<FakeRuntime>> {
+/// network `capdkc-test`, the Clusters in `clusters`, a fixed clock.
+pub fn context(
+    client: kube::Client,
+    docker: &FakeRuntime,
+    clusters: kube::runtime::reflector::Store<Cluster>,
+) -> Arc<Context> {
     let reporter = Reporter {
         controller: "capdkc-manager".into(),
         instance: None,
@@ -335,31 +339,47 @@ pub fn context(client: kube::Client, docker: &FakeRuntime) -> Arc<Context<FakeRu
     Arc::new(Context {
         recorder: Recorder::new(client.clone(), reporter),
         client,
-        metrics: Default::default(),
-        docker: Docker {
-            runtime: docker.clone(),
-            network: NETWORK.into(),
-            extra_labels: BTreeMap::new(),
-        },
+        docker: Docker::new(docker.clone(), NETWORK),
+        clusters,
         clock: Arc::new(now),
-        backoff: Default::default(),
     })
 }
 
-/// One DockerCluster reconcile test: the script of the API server, the fake Docker, and the
-/// context joining them. Everything written must target DockerCluster `demo`.
+/// One DockerCluster reconcile test: the script of the API server, the fake Docker, the
+/// manager's cache of Clusters (holding [`cluster`] unless a test changes it), and the context
+/// joining them. Everything written must target DockerCluster `demo`.
 pub struct Harness {
     pub api: ApiScript,
     pub docker: FakeRuntime,
-    pub ctx: Arc<Context<FakeRuntime>>,
+    pub ctx: Arc<Context>,
+    clusters: Writer<Cluster>,
 }
 
 impl Harness {
     pub fn new() -> Self {
         let (client, api) = ApiScript::new(Target::of(&docker_cluster()));
         let docker = FakeRuntime::new();
-        let ctx = context(client, &docker);
-        Self { api, docker, ctx }
+        let (store, mut clusters) = reflector::store();
+        clusters.apply_watcher_event(&watcher::Event::Apply(cluster()));
+        let ctx = context(client, &docker, store);
+        Self {
+            api,
+            docker,
+            ctx,
+            clusters,
+        }
+    }
+
+    /// The manager's cache now holds `cluster` (in place of the one of the same name).
+    pub fn set_cluster(&mut self, cluster: Cluster) {
+        self.clusters
+            .apply_watcher_event(&watcher::Event::Apply(cluster));
+    }
+
+    /// The Cluster is gone from the cache (deleted, or not seen yet).
+    pub fn remove_cluster(&mut self) {
+        self.clusters
+            .apply_watcher_event(&watcher::Event::Delete(cluster()));
     }
 
     /// Starts reconciling `object`; the test then answers its requests through `api`.

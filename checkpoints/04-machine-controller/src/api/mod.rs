@@ -1,5 +1,7 @@
-//! `infrastructure.cluster.x-k8s.io/v1alpha1`: the kinds this provider serves.
+//! `infrastructure.cluster.x-k8s.io/v1alpha1`: the kinds this provider serves, and the
+//! conditions they report.
 
+pub mod conditions;
 mod docker_cluster;
 mod docker_machine;
 
@@ -11,12 +13,3 @@ pub use docker_machine::{
     DEFAULT_BOOTSTRAP_TIMEOUT, DockerMachine, DockerMachineSpec, DockerMachineStatus,
     MachineAddress, Mount, parse_duration,
 };
-
-// ANCHOR: contract_label
-/// The API group of every kind a Cluster API infrastructure provider serves.
-pub const GROUP: &str = "infrastructure.cluster.x-k8s.io";
-
-/// Cluster API finds the version of our kinds that implements its v1beta2 contract through this
-/// label on each CRD. Its value lists our served versions, separated by underscores.
-pub const CONTRACT_LABEL: (&str, &str) = ("cluster.x-k8s.io/v1beta2", "v1alpha1");
-// ANCHOR_END: contract_label

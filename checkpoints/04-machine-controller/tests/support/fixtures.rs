@@ -3,28 +3,32 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use capdkc_capi::cluster::{ClusterSpec, ClusterStatus, ContractVersionedObjectReference};
+use capdkc_capi::contract::{CLUSTER_NAME_LABEL, MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION};
+use capdkc_capi::{Cluster, Machine};
+use capdkc_docker::bootstrap::RunOptions;
 use capdkc_docker::fake::{Call, FakeRuntime};
 use capdkc_docker::images::DEFAULT_HAPROXY_IMAGE;
 use capdkc_docker::labels::{ROLE_LABEL, ROLE_LOAD_BALANCER};
 use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
-use capdkc_docker::{ContainerInfo, Identity};
+use capdkc_docker::{ContainerInfo, Docker, Identity};
+use capdkc_manager::tasks::BackgroundTasks;
+use capdkc_manager::triggers::Triggers;
 use checkpoint_04::api::{
     ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
-    Initialization,
+    DockerMachine, Initialization,
 };
-use checkpoint_04::capi::{
-    CLUSTER_NAME_LABEL, Cluster, ClusterSpec, ClusterStatus, ContractVersionedObjectReference,
-    MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION,
-};
-use checkpoint_04::controllers::bootstrap::BootstrapTasks;
+use checkpoint_04::controllers::Context;
 use checkpoint_04::controllers::docker_cluster::{self, FINALIZER};
-use checkpoint_04::controllers::triggers::Triggers;
-use checkpoint_04::controllers::{Context, Docker};
+use futures::channel::mpsc::UnboundedReceiver;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, store, store::Writer};
+use kube::runtime::watcher;
 
 use super::scripted::{ApiScript, Running, Target, spawn};
 
@@ -33,24 +37,11 @@ pub const NAMESPACE: &str = "default";
 pub const NAME: &str = "demo";
 pub const CLUSTER_UID: &str = "c0ffee00-0000-4000-8000-00000000c1a5";
 pub const DOCKER_CLUSTER_UID: &str = "d0c4e500-0000-4000-8000-00000000dc01";
-pub const CLUSTER_PATH: &str = "/apis/cluster.x-k8s.io/v1beta2/namespaces/default/clusters/demo";
 pub const NETWORK: &str = "capdkc-test";
 /// The load-balancer container of cluster `demo`.
 pub const LB: &str = "demo-lb";
 /// The address the fake Docker gives the first container it creates.
 pub const LB_IP: &str = "172.30.0.2";
-
-/// Where core's Machines of namespace `default` live.
-pub const MACHINES_PATH: &str = "/apis/cluster.x-k8s.io/v1beta2/namespaces/default/machines";
-/// The label selector of cluster `demo`'s control-plane Machines.
-pub const CONTROL_PLANE_OF_DEMO: &str =
-    "cluster.x-k8s.io/cluster-name=demo,cluster.x-k8s.io/control-plane";
-
-/// Where our DockerMachines of namespace `default` live.
-pub const DOCKER_MACHINES_PATH: &str =
-    "/apis/infrastructure.cluster.x-k8s.io/v1alpha1/namespaces/default/dockermachines";
-/// The label selector of everything of cluster `demo`.
-pub const MACHINES_OF_DEMO: &str = "cluster.x-k8s.io/cluster-name=demo";
 
 /// The fixed "now" of every test: 2023-11-14T22:13:20Z.
 pub fn now() -> Time {
@@ -357,40 +348,133 @@ fn describe(call: &Call) -> String {
 
 // ---- Context --------------------------------------------------------------------------------
 
-/// What the reconciler receives besides the object: the scripted API, the fake Docker on
-/// network `capdkc-test`, a fixed clock.
-pub fn context(client: kube::Client, docker: &FakeRuntime) -> Arc<Context<FakeRuntime>> {
+/// The manager's caches, as a test fills them.
+pub struct Caches {
+    pub clusters: Writer<Cluster>,
+    pub machines: Writer<Machine>,
+    pub docker_clusters: Writer<DockerCluster>,
+    pub docker_machines: Writer<DockerMachine>,
+}
+
+impl Caches {
+    pub fn put_cluster(&mut self, cluster: Cluster) {
+        self.clusters
+            .apply_watcher_event(&watcher::Event::Apply(cluster));
+    }
+
+    pub fn remove_cluster(&mut self, cluster: Cluster) {
+        self.clusters
+            .apply_watcher_event(&watcher::Event::Delete(cluster));
+    }
+
+    pub fn put_machine(&mut self, machine: Machine) {
+        self.machines
+            .apply_watcher_event(&watcher::Event::Apply(machine));
+    }
+
+    pub fn put_docker_cluster(&mut self, docker_cluster: DockerCluster) {
+        let event = watcher::Event::Apply(docker_cluster);
+        self.docker_clusters.apply_watcher_event(&event);
+    }
+
+    pub fn put_docker_machine(&mut self, docker_machine: DockerMachine) {
+        let event = watcher::Event::Apply(docker_machine);
+        self.docker_machines.apply_watcher_event(&event);
+    }
+}
+
+/// A reconciler's context, the caches behind it, and the receiving ends of the reconcile
+/// requests it makes.
+pub struct Wiring {
+    pub ctx: Arc<Context>,
+    pub caches: Caches,
+    /// Reconcile requests from bootstrap tasks that ended.
+    pub finished_bootstraps: UnboundedReceiver<ObjectRef<DockerMachine>>,
+    /// Reconcile requests for the DockerCluster controller (load-balancer membership).
+    pub load_balancer_updates: UnboundedReceiver<ObjectRef<DockerCluster>>,
+}
+
+/// What the reconcilers receive besides the object: the scripted API, the fake Docker on
+/// network `capdkc-test` (bootstrap file writes tried once, no proxy variables), empty caches,
+/// a fixed clock.
+pub fn wiring(client: kube::Client, docker: &FakeRuntime) -> Wiring {
     let reporter = Reporter {
         controller: "capdkc-manager".into(),
         instance: None,
     };
-    Arc::new(Context {
+    let (clusters, cluster_writer) = store();
+    let (machines, machine_writer) = store();
+    let (docker_clusters, docker_cluster_writer) = store();
+    let (docker_machines, docker_machine_writer) = store();
+    let (bootstraps, finished_bootstraps) = BackgroundTasks::new();
+    let (load_balancer_updates, update_requests) = Triggers::channel();
+    let mut docker = Docker::new(docker.clone(), NETWORK);
+    docker.bootstrap_retries = RunOptions {
+        file_attempts: 1,
+        retry_delay: Duration::ZERO,
+    };
+    docker.nodes.proxy_env = Vec::new();
+    let ctx = Arc::new(Context {
         recorder: Recorder::new(client.clone(), reporter),
         client,
-        metrics: Default::default(),
-        docker: Docker::new(docker.clone(), NETWORK),
+        docker,
+        clusters,
+        machines,
+        docker_clusters,
+        docker_machines,
         clock: Arc::new(now),
-        backoff: Default::default(),
-        bootstraps: BootstrapTasks::new(Triggers::channel().0),
-        cluster_triggers: Triggers::channel().0,
-        workloads: Default::default(),
-    })
+        bootstraps,
+        load_balancer_updates,
+        workload_clusters: Default::default(),
+    });
+    let caches = Caches {
+        clusters: cluster_writer,
+        machines: machine_writer,
+        docker_clusters: docker_cluster_writer,
+        docker_machines: docker_machine_writer,
+    };
+    Wiring {
+        ctx,
+        caches,
+        finished_bootstraps,
+        load_balancer_updates: update_requests,
+    }
 }
 
-/// One DockerCluster reconcile test: the script of the API server, the fake Docker, and the
-/// context joining them. Everything written must target DockerCluster `demo`.
+/// One DockerCluster reconcile test: the script of the API server, the fake Docker, the
+/// manager's caches (holding [`cluster`] unless a test changes them), and the context joining
+/// them. Everything written must target DockerCluster `demo`.
 pub struct Harness {
     pub api: ApiScript,
     pub docker: FakeRuntime,
-    pub ctx: Arc<Context<FakeRuntime>>,
+    pub ctx: Arc<Context>,
+    pub caches: Caches,
 }
 
 impl Harness {
     pub fn new() -> Self {
         let (client, api) = ApiScript::new(Target::of(&docker_cluster()));
         let docker = FakeRuntime::new();
-        let ctx = context(client, &docker);
-        Self { api, docker, ctx }
+        let Wiring {
+            ctx, mut caches, ..
+        } = wiring(client, &docker);
+        caches.put_cluster(cluster());
+        Self {
+            api,
+            docker,
+            ctx,
+            caches,
+        }
+    }
+
+    /// The manager's cache now holds `cluster` (in place of the one of the same name).
+    pub fn set_cluster(&mut self, cluster: Cluster) {
+        self.caches.put_cluster(cluster);
+    }
+
+    /// The Cluster is gone from the cache (deleted, or not seen yet).
+    pub fn remove_cluster(&mut self) {
+        self.caches.remove_cluster(cluster());
     }
 
     /// Starts reconciling `object`; the test then answers its requests through `api`.

@@ -7,21 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use capdkc_docker::bootstrap::RunOptions;
+use capdkc_capi::cluster::ContractVersionedObjectReference;
+use capdkc_capi::contract::{CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, PAUSED_ANNOTATION};
+use capdkc_capi::machine::{Bootstrap, MachineNodeReference, MachineSpec, MachineStatus};
+use capdkc_capi::{Cluster, Machine};
 use capdkc_docker::fake::FakeRuntime;
 use capdkc_docker::node::{NodeRequest, NodeSettings, Role, node_spec};
 use capdkc_docker::{ContainerInfo, Identity};
 use checkpoint_05::api::{
     DockerCluster, DockerMachine, DockerMachineSpec, DockerMachineStatus, Initialization,
 };
-use checkpoint_05::capi::{
-    Bootstrap, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, Cluster, ContractVersionedObjectReference,
-    Machine, MachineNodeReference, MachineSpec, MachineStatus, PAUSED_ANNOTATION,
-};
-use checkpoint_05::controllers::bootstrap::BootstrapTasks;
+use checkpoint_05::controllers::Context;
 use checkpoint_05::controllers::docker_machine::{self, FINALIZER, addresses};
-use checkpoint_05::controllers::triggers::Triggers;
-use checkpoint_05::controllers::{Context, Docker};
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use k8s_openapi::ByteString;
@@ -29,10 +26,9 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference};
 use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 
-use super::fixtures::{CLUSTER_PATH, CLUSTER_UID, NAME, NAMESPACE, NETWORK, now};
+use super::fixtures::{CLUSTER_UID, Caches, NAME, NAMESPACE, NETWORK, Wiring, now, wiring};
 use super::fixtures::{DockerClusterFixture, docker_cluster};
 use super::scripted::{ApiScript, Running, Target, spawn};
 
@@ -49,8 +45,6 @@ pub const VERSION: &str = "v1.36.1";
 pub const CREATED_IP: &str = "172.30.0.2";
 /// The address of node containers a test puts in place itself.
 pub const NODE_IP: &str = "172.30.0.10";
-pub const DOCKER_CLUSTER_PATH: &str =
-    "/apis/infrastructure.cluster.x-k8s.io/v1alpha1/namespaces/default/dockerclusters/demo";
 /// Where Cluster API keeps the workload cluster's admin kubeconfig.
 pub const KUBECONFIG_SECRET_PATH: &str = "/api/v1/namespaces/default/secrets/demo-kubeconfig";
 
@@ -426,16 +420,17 @@ pub fn running_node(docker: &FakeRuntime, machine: &Machine, docker_machine: &Do
 
 // ---- Context ----------------------------------------------------------------------------------
 
-/// One DockerMachine reconcile test: the API script, the fake Docker, the context joining them,
-/// and the receiving ends of the reconcile requests the reconciler makes.
+/// One DockerMachine reconcile test: the API script, the fake Docker, the manager's caches, the
+/// context joining them, and the receiving ends of the reconcile requests the reconciler makes.
 pub struct MachineHarness {
     pub api: ApiScript,
     pub docker: FakeRuntime,
-    pub ctx: Arc<Context<FakeRuntime>>,
+    pub ctx: Arc<Context>,
+    pub caches: Caches,
     /// Reconcile requests from bootstrap tasks that ended.
     pub finished_bootstraps: UnboundedReceiver<ObjectRef<DockerMachine>>,
     /// Reconcile requests for the DockerCluster controller (load-balancer membership).
-    pub cluster_kicks: UnboundedReceiver<ObjectRef<DockerCluster>>,
+    pub load_balancer_updates: UnboundedReceiver<ObjectRef<DockerCluster>>,
 }
 
 impl MachineHarness {
@@ -447,38 +442,19 @@ impl MachineHarness {
     /// With a prepared fake, say one with an exec hook.
     pub fn with_docker(target: &DockerMachine, docker: FakeRuntime) -> Self {
         let (client, api) = ApiScript::new(Target::of(target));
-        let (bootstraps_finished, finished_bootstraps) = Triggers::channel();
-        let (cluster_triggers, cluster_kicks) = Triggers::channel();
-        let reporter = Reporter {
-            controller: "capdkc-manager".into(),
-            instance: None,
-        };
-        let ctx = Arc::new(Context {
-            recorder: Recorder::new(client.clone(), reporter),
-            client,
-            metrics: Default::default(),
-            docker: Docker {
-                // One attempt, no pause: a failing file write fails at once.
-                bootstrap_retries: RunOptions {
-                    file_attempts: 1,
-                    retry_delay: Duration::ZERO,
-                },
-                // Not whatever proxy the test process happens to have.
-                proxy_env: Vec::new(),
-                ..Docker::new(docker.clone(), NETWORK)
-            },
-            clock: Arc::new(now),
-            backoff: Default::default(),
-            bootstraps: BootstrapTasks::new(bootstraps_finished),
-            cluster_triggers,
-            workloads: Default::default(),
-        });
+        let Wiring {
+            ctx,
+            caches,
+            finished_bootstraps,
+            load_balancer_updates,
+        } = wiring(client, &docker);
         Self {
             api,
             docker,
             ctx,
+            caches,
             finished_bootstraps,
-            cluster_kicks,
+            load_balancer_updates,
         }
     }
 
@@ -493,15 +469,13 @@ impl MachineHarness {
         ))
     }
 
-    /// Answers the reads every reconcile of a DockerMachine with an owner starts with: its
-    /// Machine, the Machine's Cluster and the Cluster's DockerCluster.
+    /// Puts what a DockerMachine with an owner depends on into the manager's caches: its
+    /// Machine, the Machine's Cluster and the Cluster's DockerCluster. (Async without awaiting:
+    /// a reconcile spawned just before runs only once the test awaits something.)
     pub async fn owners(&mut self, machine: &Machine, cluster: &Cluster) {
-        let name = machine.metadata.name.clone().unwrap_or_default();
-        self.api.get(&machine_path(&name), machine).await;
-        self.api.get(CLUSTER_PATH, cluster).await;
-        self.api
-            .get(DOCKER_CLUSTER_PATH, &docker_cluster().converged())
-            .await;
+        self.caches.put_machine(machine.clone());
+        self.caches.put_cluster(cluster.clone());
+        self.caches.put_docker_cluster(docker_cluster().converged());
     }
 
     /// Waits (up to a second) for a bootstrap task to end and ask for a reconcile.
@@ -517,9 +491,9 @@ impl MachineHarness {
         std::iter::from_fn(|| self.finished_bootstraps.try_recv().ok()).collect()
     }
 
-    /// The DockerClusters the reconciler asked to look at again so far.
-    pub fn kicked_clusters(&mut self) -> Vec<ObjectRef<DockerCluster>> {
-        std::iter::from_fn(|| self.cluster_kicks.try_recv().ok()).collect()
+    /// The DockerClusters whose load balancer the reconciler asked to update so far.
+    pub fn load_balancer_updates(&mut self) -> Vec<ObjectRef<DockerCluster>> {
+        std::iter::from_fn(|| self.load_balancer_updates.try_recv().ok()).collect()
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod cloudinit;
 pub mod commands;
+pub mod machine;
 pub mod redact;
 pub mod run;
 
@@ -14,6 +15,7 @@ use crate::runtime::RuntimeError;
 use crate::secret::BootstrapData;
 
 pub use commands::Step;
+pub use machine::bootstrap_machine;
 pub use run::{BootstrapState, Outcome, RunOptions};
 
 /// Written by the kubeadm bootstrap data itself when `kubeadm init/join` succeeded.
@@ -58,6 +60,20 @@ pub enum BootstrapError {
     /// Every step ran but the success sentinel is missing.
     #[error("all bootstrap steps ran but {SUCCESS_SENTINEL} was not written")]
     NotCompleted,
+    /// The node's container runtime did not come up, so kubeadm could not run.
+    #[error("containerd did not start in {container} within {seconds}s")]
+    NotReady {
+        /// The node container.
+        container: String,
+        /// How long we waited.
+        seconds: u64,
+    },
+    /// The whole bootstrap took longer than the DockerMachine allows.
+    #[error("the bootstrap did not complete within {seconds}s (spec.bootstrapTimeout)")]
+    TimedOut {
+        /// The DockerMachine's `spec.bootstrapTimeout`.
+        seconds: u64,
+    },
     /// Docker failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),

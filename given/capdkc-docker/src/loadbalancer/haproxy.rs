@@ -102,6 +102,26 @@ pub fn render(cfg: &LbConfig) -> String {
 }
 // ANCHOR_END: render
 
+/// Whether `node` is drained in a configuration [`render`] produced: it has no server of that
+/// name, or gives it weight 0, or it is the only server. The only server keeps its weight (an
+/// empty pool would be an outage), so there is nothing to wait for before removing it.
+pub fn drained(config: &str, node: &str) -> bool {
+    let servers: Vec<&str> = config
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("server "))
+        .collect();
+    let Some(server) = servers
+        .iter()
+        .find(|line| line.split_whitespace().nth(1) == Some(node))
+    else {
+        return true;
+    };
+    let mut words = server.split_whitespace();
+    let weight = words.find(|word| *word == "weight").and(words.next());
+    weight == Some("0") || servers.len() == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +153,31 @@ mod tests {
         let alone = LbConfig::new(vec![cp("a", "10.0.0.1", true)]);
         assert!(render(&alone).contains("weight 100"));
         insta::assert_snapshot!("haproxy_draining", text);
+    }
+
+    #[test]
+    fn a_node_is_drained_when_render_gives_it_no_weight_or_it_is_alone() {
+        let two = render(&LbConfig::new(vec![
+            cp("a", "10.0.0.1", true),
+            cp("b", "10.0.0.2", false),
+        ]));
+        assert!(drained(&two, "a"), "weight 0");
+        assert!(!drained(&two, "b"));
+        assert!(drained(&two, "c"), "not a member");
+        let prefixed = render(&LbConfig::new(vec![
+            cp("ab", "10.0.0.1", false),
+            cp("b", "10.0.0.2", false),
+        ]));
+        assert!(!drained(&prefixed, "ab"));
+        assert!(
+            drained(&prefixed, "a"),
+            "a prefix of a name is not the name"
+        );
+        let alone = render(&LbConfig::new(vec![cp("a", "10.0.0.1", true)]));
+        assert!(
+            drained(&alone, "a"),
+            "the last one keeps its weight: nothing to wait for"
+        );
     }
 
     #[test]

@@ -15,12 +15,12 @@ use capdkc_docker::bootstrap::RunOptions;
 use capdkc_docker::loadbalancer::HealthCheck;
 use capdkc_docker::runtime::ExecRequest;
 use capdkc_docker::test_support::{NODE_TEST_IMAGE, docker_env, run_labels};
-use capdkc_docker::{BollardRuntime, ContainerRuntime, SecurityProfile};
+use capdkc_capi::conditions;
+use capdkc_capi::workload::UNINITIALIZED_TAINT;
+use capdkc_docker::{BollardRuntime, ContainerRuntime, Docker};
+use capdkc_manager::{Cli, Manager};
 use checkpoint::api::DockerMachine;
-use checkpoint::cli::Cli;
-use checkpoint::conditions::{self, BOOTSTRAP_SUCCEEDED, CONTAINER_PROVISIONED, READY};
-use checkpoint::controllers::Docker;
-use checkpoint::controllers::workload::UNINITIALIZED_TAINT;
+use checkpoint::api::conditions::{BOOTSTRAP_SUCCEEDED, CONTAINER_PROVISIONED, READY};
 use clap::Parser;
 use common::{
     assert_rbac_is_exact,
@@ -62,10 +62,10 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
 
     // Our manager with Docker confined to this test: its network and run label, the capability
     // profile (privileged containers cannot start here), stand-in node and LB images.
-    let mut docker = Docker::new(BollardRuntime::connect().await?, &docker_env.network);
-    docker.extra_labels = run_labels(&docker_env.run_id);
-    docker.node_security = SecurityProfile::Capabilities;
-    docker.mount_lib_modules = false;
+    let mut docker = Docker::new(BollardRuntime::connect().await?, &docker_env.network)
+        .without_privileged_nodes();
+    docker.nodes.extra_labels = run_labels(&docker_env.run_id);
+    docker.nodes.mount_lib_modules = false;
     docker.lb_health_check = HealthCheck::TcpConnect;
     docker.bootstrap_retries = RunOptions {
         file_attempts: 2,
@@ -77,7 +77,9 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
         "--metrics-bind-address=0",
     ])
     .manager;
-    let running = checkpoint::manager::start(client, &options, docker).await?;
+    let mut manager = Manager::start(client, options).await?;
+    checkpoint::controllers::setup(&mut manager, docker);
+    let running = manager.spawn();
 
     let cluster = format!(
         "c04-{}",
@@ -269,7 +271,7 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
     let bad = failing_bootstrap();
     create_machine(&admin, &cluster, &failing, false, &bad).await?;
     let failed = wait_for(&docker_machines, &failing, TIMEOUT, |dm| {
-        reason(dm, BOOTSTRAP_SUCCEEDED) == Some(conditions::reasons::BOOTSTRAP_FAILED.to_owned())
+        reason(dm, BOOTSTRAP_SUCCEEDED) == Some(checkpoint::api::conditions::reasons::BOOTSTRAP_FAILED.to_owned())
     })
     .await
     .map_err(|e| explain(e.into()))?;
@@ -297,7 +299,7 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
     let slow = format!("{cluster}-md-slow");
     create_machine(&admin, &cluster, &slow, false, &slow_bootstrap()).await?;
     wait_for(&docker_machines, &slow, TIMEOUT, |dm| {
-        reason(dm, BOOTSTRAP_SUCCEEDED) == Some(conditions::reasons::RUNNING.to_owned())
+        reason(dm, BOOTSTRAP_SUCCEEDED) == Some(checkpoint::api::conditions::reasons::RUNNING.to_owned())
     })
     .await
     .map_err(|e| explain(e.into()))?;
