@@ -1660,14 +1660,14 @@ fn sorted_names(refs: &[ObjectRef<DockerMachine>]) -> Vec<String> {
 }
 
 /// Every DockerMachine the changes in `seen` wake, through `what_matters` and `mapper`.
-async fn woken_by<K, H: std::hash::Hash>(
+async fn woken_by<K, H>(
     seen: Vec<K>,
     what_matters: fn(&K) -> H,
     mapper: fn(&Store<DockerMachine>, Arc<K>) -> Vec<ObjectRef<DockerMachine>>,
 ) -> Vec<ObjectRef<DockerMachine>>
 where
     K: kube::Resource<DynamicType = ()> + Send + Sync + 'static,
-    H: 'static,
+    H: std::hash::Hash + 'static,
 {
     let cache = docker_machine_cache();
     let changes = only_changes_of(

@@ -238,11 +238,24 @@ impl Manager {
         }
         readiness.started();
         let leading = leadership.leading.clone();
+        let became_active = active.subscribe();
         tokio::spawn(activate(leading.clone(), synced, active));
         let stop = shutdown.clone();
         let work = tokio::spawn(async move {
             let controllers = async {
-                futures::future::join_all(controllers).await;
+                // Before they start, controllers have nothing to finish (and kube holds a
+                // controller's shutdown until its cache is ready, which may never come): a stop
+                // then drops them. Once started, a stop lets them finish their reconciles.
+                let stopped_before_start = async {
+                    stop.cancelled().await;
+                    if *became_active.borrow() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                tokio::select! {
+                    _ = futures::future::join_all(controllers) => {}
+                    () = stopped_before_start => {}
+                }
                 stop.cancelled().await;
             };
             let watches = async {

@@ -226,14 +226,16 @@ impl ApiScript {
     pub async fn returned<T>(&mut self, running: Running<T>) -> T {
         let mut task = running.0;
         tokio::select! {
+            biased;
             result = &mut task => result.expect("the reconcile panicked"),
-            request = self.handle.next_request() => {
-                let described = match request {
-                    Some((request, respond)) => Received::read(request, respond).await.to_string(),
-                    None => "none (the client is gone)".to_owned(),
-                };
-                panic!("the reconcile should have returned, but it sent another request: {described}");
-            }
+            request = self.handle.next_request() => match request {
+                Some((request, respond)) => {
+                    let described = Received::read(request, respond).await;
+                    panic!("the reconcile should have returned, but it sent another request: {described}");
+                }
+                // The reconcile ended and dropped its client: its result is there.
+                None => task.await.expect("the reconcile panicked"),
+            },
             () = tokio::time::sleep(EXPECTED_WITHIN) => {
                 panic!("the reconcile did not return within {EXPECTED_WITHIN:?} of its last expected request");
             }
