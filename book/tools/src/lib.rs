@@ -14,3 +14,8 @@ pub mod workspace;
 
 pub use build::{Built, build_book};
 pub use preprocessor::Capdkc;
+
+/// The repository this crate was built from: its top level holds book.toml.
+pub fn repository_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
