@@ -2,7 +2,9 @@
 //! source changes; open pages reload themselves. Nothing is installed: mdBook and mdbook-admonish
 //! are this program's libraries, at the versions Cargo.lock pins.
 //!
-//!   cargo run -p book-tools --release --bin serve-book -- [--port 3000] [--open]
+//!   cargo run -p book-tools --profile book-tools --bin serve-book -- [--port 3000] [--open]
+//!
+//! as scripts/serve-book.sh does (the top-level Cargo.toml says why that profile).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
