@@ -199,8 +199,8 @@
     );
 
     line(
-      stylesheetLoaded(doc, "theme/mdbook-admonish.css") && stylesheetLoaded(doc, "theme/capdkc.css"),
-      page + ": theme/mdbook-admonish.css and theme/capdkc.css loaded"
+      stylesheetLoaded(doc, "book/theme/mdbook-admonish.css") && stylesheetLoaded(doc, "book/theme/capdkc.css"),
+      page + ": book/theme/mdbook-admonish.css and book/theme/capdkc.css loaded"
     );
     var notes = main.querySelectorAll("details.notes");
     if (notes.length > 0) {

@@ -7,7 +7,7 @@
 //! is built N more times after a first (warm-up) build and every time is printed in
 //! milliseconds as `build_ms <t1> <t2> ...` (scripts/bench.sh takes the median).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -30,7 +30,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let out_dir = out_dir.context("usage: build_book OUT_DIR [--repeat N]")?;
-    let book_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let book_root = book_tools::repository_root();
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let out_dir = out_dir.canonicalize()?;

@@ -24,10 +24,11 @@ pub struct Built {
     pub chapters: Vec<(String, u32)>,
 }
 
-/// Builds the book at `book_root` into `build_dir`, failing on anything a reader should not see:
-/// a directive that cannot be expanded (missing file, anchor, checkpoint), an admonition that does
-/// not render, a SUMMARY entry without a file, a directive left in the text, an empty code block,
-/// a broken relative link, a chapter without minutes or speaker notes, or any error mdBook logs.
+/// Builds the book configured by `book_root/book.toml` (in this repository, its top level) into
+/// `build_dir`, failing on anything a reader should not see: a directive that cannot be expanded
+/// (missing file, anchor, checkpoint), an admonition that does not render, a SUMMARY entry without
+/// a file, a directive left in the text, an empty code block, a broken relative link, a chapter
+/// without minutes or speaker notes, or any error mdBook logs.
 pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
     let mut config =
         Config::from_disk(book_root.join("book.toml")).context("cannot read book.toml")?;

@@ -193,9 +193,9 @@ fn tree(files: &[std::path::PathBuf]) -> String {
 }
 
 /// Where a book's directives resolve their paths: `[preprocessor.capdkc] repository-root`,
-/// relative to the book's directory (default `..`).
+/// relative to the directory holding book.toml (default `.`: book.toml sits at the top level).
 pub fn workspace_for(book_root: &Path, configured: Option<&str>) -> anyhow::Result<Workspace> {
-    let root = book_root.join(configured.unwrap_or(".."));
+    let root = book_root.join(configured.unwrap_or("."));
     let root = root
         .canonicalize()
         .with_context(|| format!("repository root {} does not exist", root.display()))?;

@@ -1,22 +1,19 @@
 //! The real book builds cleanly, and every way a book can go stale fails the build with a
 //! message that names the chapter and the cause.
 
-use std::path::{Path, PathBuf};
+// Each test crate uses part of the shared fixture.
+#[allow(dead_code)]
+mod common;
 
 use book_tools::build_book;
-
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
+use common::{Fixture, GOOD_PAGE_TAIL, page};
 
 #[test]
 fn the_book_builds_with_every_directive_expanded() {
     let out = tempfile::tempdir().expect("temp dir");
+    // The repository's top level holds book.toml (src = "book/src").
     let built =
-        build_book(&repository_root().join("book"), out.path()).unwrap_or_else(|e| panic!("{e:#}"));
+        build_book(&book_tools::repository_root(), out.path()).unwrap_or_else(|e| panic!("{e:#}"));
 
     let names: Vec<&str> = built
         .chapters
@@ -51,92 +48,6 @@ fn the_book_builds_with_every_directive_expanded() {
         assert!(schedule.contains(path), "schedule lacks the path {path}");
     }
     assert!(schedule.contains(" of 90</strong>") && schedule.contains(" of 240</strong>"));
-}
-
-/// A throwaway repository: two checkpoints and a book whose one chapter has the given text.
-struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-const CHECKPOINT_01: &str = "\
-// ANCHOR: greet
-pub fn greet() -> &'static str {
-    \"hello\"
-}
-// ANCHOR_END: greet
-// ANCHOR: empty
-// ANCHOR_END: empty
-";
-
-const CHECKPOINT_02: &str = "\
-// ANCHOR: greet
-pub fn greet() -> &'static str {
-    \"hello, world\"
-}
-// ANCHOR_END: greet
-";
-
-const GOOD_PAGE_TAIL: &str =
-    "\n<details class=\"notes\"><summary>Notes</summary>\n\nSay hello.\n</details>\n";
-
-impl Fixture {
-    fn with_chapter(body: &str) -> Self {
-        Self::with_summary_and_chapter("# Summary\n\n- [Demo](demo.md)\n", body)
-    }
-
-    fn with_summary_and_chapter(summary: &str, body: &str) -> Self {
-        Self::with_pages(summary, &[("demo.md", body)])
-    }
-
-    /// A book with the given SUMMARY.md and pages (file name, content).
-    fn with_pages(summary: &str, pages: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path();
-        write(
-            root,
-            "checkpoints/01-demo/Cargo.toml",
-            "[package]\nname = \"checkpoint-01\"\n",
-        );
-        write(root, "checkpoints/01-demo/src/lib.rs", CHECKPOINT_01);
-        write(
-            root,
-            "checkpoints/02-demo/Cargo.toml",
-            "[package]\nname = \"checkpoint-02\"\n",
-        );
-        write(root, "checkpoints/02-demo/src/lib.rs", CHECKPOINT_02);
-        write(
-            root,
-            "checkpoints/02-demo/src/new.rs",
-            "pub fn added() {}\n",
-        );
-        write(
-            root,
-            "book/book.toml",
-            "[book]\ntitle = \"Fixture\"\nsrc = \"src\"\n\n\
-             [preprocessor.capdkc]\ncommand = \"false\"\nrepository-root = \"..\"\n\n\
-             [preprocessor.admonish]\ncommand = \"false\"\nassets_version = \"3.1.0\"\non_failure = \"bail\"\n",
-        );
-        write(root, "book/src/SUMMARY.md", summary);
-        for (file, body) in pages {
-            write(root, &format!("book/src/{file}"), body);
-        }
-        Self { dir }
-    }
-
-    fn build(&self) -> Result<book_tools::Built, String> {
-        let book = self.dir.path().join("book");
-        build_book(&book, &book.join("out")).map_err(|e| format!("{e:#}"))
-    }
-}
-
-fn write(root: &Path, relative: &str, text: &str) {
-    let path = root.join(relative);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
-
-fn page(body: &str) -> String {
-    format!("<!-- minutes: 5 -->\n# Demo\n\n{body}\n{GOOD_PAGE_TAIL}")
 }
 
 fn assert_fails(fixture: &Fixture, expected: &[&str]) {
@@ -264,6 +175,33 @@ fn diffs_between_checkpoints_are_computed_from_the_trees() {
     assert!(
         !html.contains("Cargo.toml"),
         "renamed package shown as a change"
+    );
+}
+
+#[test]
+fn book_toml_at_the_top_level_renders_into_an_ignored_directory_outside_the_sources() {
+    let root = book_tools::repository_root().canonicalize().expect("root");
+    assert!(
+        !root.join("book/book.toml").exists(),
+        "a second book.toml in book/ would be a second, diverging configuration"
+    );
+    let config = mdbook::Config::from_disk(root.join("book.toml")).expect("book.toml");
+    assert_eq!(config.book.src, std::path::Path::new("book/src"));
+    // The mdBook command line empties its build-dir before rendering into it.
+    let build_dir = root.join(&config.build.build_dir);
+    assert!(
+        !root.join(&config.book.src).starts_with(&build_dir) && build_dir != root.join("book"),
+        "build-dir {} holds the sources",
+        build_dir.display()
+    );
+    let ignored = std::fs::read_to_string(root.join(".gitignore")).expect(".gitignore");
+    assert!(
+        ignored.lines().any(|line| {
+            let entry = line.trim_matches('/');
+            !entry.is_empty() && !entry.contains('*') && build_dir.starts_with(root.join(entry))
+        }),
+        "build-dir {} is not in .gitignore",
+        build_dir.display()
     );
 }
 

@@ -1,7 +1,6 @@
-//! `mdbook-capdkc`, the command `mdbook serve` runs, speaks mdBook's preprocessor protocol.
+//! `mdbook-capdkc`, the command the mdBook command line runs, speaks mdBook's preprocessor protocol.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use mdbook::book::{Book, BookItem, Chapter};
@@ -18,7 +17,7 @@ fn supports_every_renderer() {
 }
 
 fn run_with_chapter(content: &str) -> std::process::Output {
-    let book_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let book_root = book_tools::repository_root();
     let mut book = Book::new();
     book.push_item(BookItem::Chapter(Chapter::new(
         "Demo",
@@ -29,7 +28,7 @@ fn run_with_chapter(content: &str) -> std::process::Output {
     let input = serde_json::json!([
         {
             "root": book_root,
-            "config": { "book": { "src": "src" }, "preprocessor": { "capdkc": { "repository-root": ".." } } },
+            "config": { "book": { "src": "book/src" }, "preprocessor": { "capdkc": { "repository-root": "." } } },
             "renderer": "html",
             "mdbook_version": mdbook::MDBOOK_VERSION,
         },

@@ -1,5 +1,6 @@
 //! The workshop scripts the instructor guide relies on: `scripts/prepull-images.sh --list` names
-//! every image the provider can start by default, and `scripts/doctor.sh` fails on blockers only.
+//! every image the provider can start by default, `scripts/doctor.sh` fails on blockers only, and
+//! `scripts/serve-book.sh` runs serve-book through cargo without installing anything.
 //!
 //! The scripts run with a PATH of their own: the few system tools they use, plus stub `docker`,
 //! `kind`, `kubectl`, ... that print what a real installation would, so the outcome does not
@@ -371,4 +372,37 @@ fn jump_copies_a_checkpoint_under_the_learners_package_name_and_keeps_their_chan
     std::fs::write(crate_dir.join("src/extra.rs"), "// mine\n").expect("write");
     let (success, text) = jump(&["04", dir]);
     assert!(!success && text.contains("src/extra.rs"), "{text}");
+}
+
+#[test]
+fn serve_book_runs_serve_book_through_cargo_and_installs_nothing() {
+    // A cargo that prints how it was called; mdBook tools that must not be called at all.
+    let path = path_with(&[
+        ("cargo", r#"echo "cargo $*""#),
+        ("mdbook", "echo 'mdbook must not run' >&2; exit 97"),
+        (
+            "mdbook-admonish",
+            "echo 'mdbook-admonish must not run' >&2; exit 97",
+        ),
+    ]);
+    let (output, text) = run(
+        "serve-book.sh",
+        &["--port", "4000", "--open"],
+        path.path(),
+        &[],
+    );
+    assert!(output.status.success(), "{text}");
+    let calls: Vec<&str> = text.lines().filter(|l| l.starts_with("cargo ")).collect();
+    assert_eq!(calls.len(), 1, "one cargo call: {text}");
+    let words: Vec<&str> = calls[0].split_whitespace().collect();
+    assert_eq!(words[1], "run", "{text}");
+    assert!(
+        calls[0].ends_with(" -p book-tools --bin serve-book -- --port 4000 --open"),
+        "{text}"
+    );
+    // A first run compiles for minutes: cargo's progress must show.
+    assert!(
+        !words.contains(&"-q") && !words.contains(&"--quiet"),
+        "{text}"
+    );
 }
