@@ -1,11 +1,15 @@
 //! The `config/` tree is a valid kustomize layout: every referenced file exists and parses, the
 //! CRD list matches the generated files, and RBAC allows what the controllers do.
 
+mod support;
+
+use support::checkpoint;
+
 use std::path::{Path, PathBuf};
 
 use capdkc_manager::crds;
-use checkpoint_01::api::{DockerCluster, DockerMachine};
-use checkpoint_01::crdgen;
+use checkpoint::api::{DockerCluster, DockerMachine};
+use checkpoint::crdgen;
 use serde_json::Value;
 
 fn config_dir() -> PathBuf {
@@ -100,7 +104,13 @@ fn rbac_lets_the_controllers_watch_their_kinds() {
         })
     };
     for crd in crdgen::crds() {
+        let kind = crd.spec.names.kind.as_str();
         for verb in ["list", "watch"] {
+            // The template kinds are only cloned, by core: no rule for them.
+            if kind.ends_with("Template") {
+                assert!(!allows(&crd.spec.names.plural, verb), "{verb} {kind}");
+                continue;
+            }
             assert!(
                 allows(&crd.spec.names.plural, verb),
                 "{verb} {}",

@@ -1,10 +1,14 @@
 //! The scaffold's reconcilers log and wait: no API call, no requeue.
 
+mod support;
+
+use support::checkpoint;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkpoint_01::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
-use checkpoint_01::controllers::{Context, docker_cluster, docker_machine};
+use checkpoint::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
+use checkpoint::controllers::{Context, docker_cluster, docker_machine};
 use http::{Request, Response};
 use kube::client::Body;
 use kube::runtime::controller::Action;

@@ -1,8 +1,10 @@
 //! The binary's command line: bad flags stop it with a usage error, before it touches a cluster.
 
+mod support;
+
 use std::process::Command;
 
-const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-02");
+const MANAGER: &str = support::MANAGER;
 
 fn run(args: &[&str]) -> (i32, String) {
     // No kubeconfig: a run that got past flag parsing would fail differently.

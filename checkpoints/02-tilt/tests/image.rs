@@ -3,10 +3,14 @@
 //! Dockerfile cannot be made without a base image here), running as 65532 from an empty base.
 //! Skips without a Docker daemon on a laptop; fails without one in CI.
 
+mod support;
+
+use support::checkpoint;
+
 use std::path::Path;
 use std::process::Command;
 
-const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-02");
+const MANAGER: &str = support::MANAGER;
 
 fn docker(args: &[&str]) -> std::process::Output {
     Command::new("docker")
@@ -90,7 +94,7 @@ fn the_manager_runs_from_an_empty_base_as_a_non_root_user() {
     );
     assert_eq!(
         String::from_utf8_lossy(&crds.stdout),
-        capdkc_manager::crds::all_to_yaml(&checkpoint_02::crdgen::crds()).expect("CRDs")
+        capdkc_manager::crds::all_to_yaml(&checkpoint::crdgen::crds()).expect("CRDs")
     );
     assert_eq!(
         String::from_utf8_lossy(&user.stdout).trim(),

@@ -3,11 +3,18 @@
 
 mod support;
 
+use support::checkpoint;
+
 use capdkc_manager::{Cli, Manager, Running};
-use capdkc_test_support::watch_server::WatchServer;
-use checkpoint_02::controllers;
+use capdkc_test_support::watch_server::{WatchServer, listed_object};
+use checkpoint::controllers;
 use clap::Parser;
-use support::{docker_cluster_json, eventually, get};
+use support::{eventually, get};
+
+fn docker_cluster(name: &str) -> serde_json::Value {
+    let api_version = "infrastructure.cluster.x-k8s.io/v1alpha1";
+    listed_object(api_version, "DockerCluster", name)
+}
 
 async fn start(server: WatchServer) -> (Running, std::sync::Arc<tokio::sync::Notify>) {
     let (client, release_lists) = server.start();
@@ -46,7 +53,7 @@ async fn ready_once_both_watches_have_synced() {
 async fn every_object_found_is_reconciled_once_and_counted() {
     let server = WatchServer::default().with_list(
         "dockerclusters",
-        vec![docker_cluster_json("one"), docker_cluster_json("two")],
+        vec![docker_cluster("one"), docker_cluster("two")],
     );
     let (running, release_lists) = start(server).await;
     release_lists.notify_one();

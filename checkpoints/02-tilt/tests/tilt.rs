@@ -1,5 +1,7 @@
 //! The Tilt files at the repository root point at this checkpoint and follow Cluster API's rules.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;

@@ -3,7 +3,11 @@
 //! (`tests/cases/docker_cluster_admission.yaml`) is sent to a real kube-apiserver by
 //! testing/apiserver-harness, which also judges the schema-only cases (ranges, lengths, keys).
 
-use checkpoint_03::api::{DockerCluster, DockerClusterSpec, IMAGE_REFERENCE};
+mod support;
+
+use support::checkpoint;
+
+use checkpoint::api::{DockerCluster, DockerClusterSpec, IMAGE_REFERENCE};
 use kube::core::cel::validate_cel_schema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -89,7 +93,7 @@ fn the_image_pattern_rejects_malformed_references() {
 fn a_whole_object_is_checked_by_the_generated_method_too() {
     let mut docker_cluster = DockerCluster::new("demo", DockerClusterSpec::default());
     let old = docker_cluster.clone();
-    docker_cluster.spec.load_balancer = Some(checkpoint_03::api::DockerLoadBalancer {
+    docker_cluster.spec.load_balancer = Some(checkpoint::api::DockerLoadBalancer {
         image: Some("kindest/haproxy:v2".into()),
     });
     assert!(docker_cluster.validate_cel().is_ok(), "creation rules hold");

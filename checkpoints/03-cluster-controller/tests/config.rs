@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 
 use capdkc_capi::Cluster;
 use capdkc_manager::crds;
-use checkpoint_03::api::{DockerCluster, DockerMachine};
-use checkpoint_03::crdgen;
+use checkpoint::api::{DockerCluster, DockerMachine};
+use checkpoint::crdgen;
 use serde_json::Value;
 use support::role_allows;
 
 mod support;
+
+use support::checkpoint;
 
 fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
@@ -94,7 +96,13 @@ fn rbac_lets_the_controllers_watch_their_kinds() {
         role_allows(&role, "infrastructure.cluster.x-k8s.io", resource, verb)
     };
     for crd in crdgen::crds() {
+        let kind = crd.spec.names.kind.as_str();
         for verb in ["list", "watch"] {
+            // The template kinds are only cloned, by core: no rule for them.
+            if kind.ends_with("Template") {
+                assert!(!allows(&crd.spec.names.plural, verb), "{verb} {kind}");
+                continue;
+            }
             assert!(
                 allows(&crd.spec.names.plural, verb),
                 "{verb} {}",

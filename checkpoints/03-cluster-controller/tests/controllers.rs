@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::checkpoint;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -20,10 +22,8 @@ use capdkc_docker::loadbalancer::CONFIG_PATH;
 use capdkc_docker::runtime::PortPublish;
 use capdkc_docker::{ContainerSpec, Identity, RuntimeError};
 use capdkc_manager::watch::only_changes_of;
-use checkpoint_03::api::DockerCluster;
-use checkpoint_03::controllers::docker_cluster::{
-    self, FINALIZER, RESYNC, of_cluster, what_it_reads,
-};
+use checkpoint::api::DockerCluster;
+use checkpoint::controllers::docker_cluster::{self, FINALIZER, RESYNC, of_cluster, what_it_reads};
 use futures::StreamExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;

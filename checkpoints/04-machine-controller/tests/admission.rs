@@ -3,7 +3,11 @@
 //! (`tests/cases/*_admission.yaml`) are sent to a real kube-apiserver by
 //! testing/apiserver-harness, which also judges the schema-only cases (ranges, lengths, keys).
 
-use checkpoint_04::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
+mod support;
+
+use support::checkpoint;
+
+use checkpoint::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
 use kube::CustomResourceExt;
 use kube::core::cel::validate_cel_schema;
 use serde::Deserialize;
@@ -141,7 +145,7 @@ fn patterns_reject_their_cases() {
 fn a_whole_object_is_checked_by_the_generated_method_too() {
     let mut docker_cluster = DockerCluster::new("demo", DockerClusterSpec::default());
     let old = docker_cluster.clone();
-    docker_cluster.spec.load_balancer = Some(checkpoint_04::api::DockerLoadBalancer {
+    docker_cluster.spec.load_balancer = Some(checkpoint::api::DockerLoadBalancer {
         image: Some("kindest/haproxy:v2".into()),
     });
     assert!(docker_cluster.validate_cel().is_ok(), "creation rules hold");

@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 
 use capdkc_capi::{Cluster, Machine};
 use capdkc_manager::crds;
-use checkpoint_04::api::{DockerCluster, DockerMachine};
-use checkpoint_04::crdgen;
+use checkpoint::api::{DockerCluster, DockerMachine};
+use checkpoint::crdgen;
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::Value;
 use support::role_allows;
 
 mod support;
+
+use support::checkpoint;
 
 fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
@@ -95,7 +97,13 @@ fn rbac_lets_the_controllers_watch_their_kinds() {
         role_allows(&role, "infrastructure.cluster.x-k8s.io", resource, verb)
     };
     for crd in crdgen::crds() {
+        let kind = crd.spec.names.kind.as_str();
         for verb in ["list", "watch"] {
+            // The template kinds are only cloned, by core: no rule for them.
+            if kind.ends_with("Template") {
+                assert!(!allows(&crd.spec.names.plural, verb), "{verb} {kind}");
+                continue;
+            }
             assert!(
                 allows(&crd.spec.names.plural, verb),
                 "{verb} {}",

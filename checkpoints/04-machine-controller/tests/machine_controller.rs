@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::checkpoint;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -25,8 +27,8 @@ use capdkc_docker::runtime::{ExecOutput, ExecRequest, PortPublish};
 use capdkc_docker::{ContainerSpec, Identity, RuntimeError};
 use capdkc_manager::tasks::Progress;
 use capdkc_manager::watch::only_changes_of;
-use checkpoint_04::api::DockerMachine;
-use checkpoint_04::controllers::docker_machine::{
+use checkpoint::api::DockerMachine;
+use checkpoint::controllers::docker_machine::{
     self, FINALIZER, NODE_POLL, RESYNC, of_cluster, of_docker_cluster, of_machine, what_it_reads,
     what_it_waits_for, what_it_waits_on,
 };

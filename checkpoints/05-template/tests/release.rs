@@ -3,13 +3,17 @@
 //! release workflow; and `scripts/e2e.sh --dry-run`. Rendering needs `kustomize` on PATH (or
 //! `KUSTOMIZE=<path>`): those tests skip without it on a laptop and fail without it in CI.
 
+mod support;
+
+use support::checkpoint;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use capdkc_capi::contract::CONTRACT_LABEL;
 use capdkc_manager::crds;
-use checkpoint_05::crdgen;
+use checkpoint::crdgen;
 use regex::Regex;
 use serde_json::Value;
 

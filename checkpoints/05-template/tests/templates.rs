@@ -11,14 +11,16 @@
 //!   class; names, namespaces, groups and kinds all match.
 //!
 //! Cluster API's own kinds are judged by their real CRDs on kube-apiserver in
-//! `testing/apiserver-harness/tests/checkpoint_05_templates.rs`.
+//! `testing/apiserver-harness/tests/checkpoint_templates.rs`.
 
 mod support;
+
+use support::checkpoint;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use capdkc_capi::contract::INFRASTRUCTURE_GROUP;
-use checkpoint_05::api::{
+use checkpoint::api::{
     DockerCluster, DockerClusterSpec, DockerClusterTemplate, DockerClusterTemplateSpec,
     DockerMachine, DockerMachineSpec, DockerMachineTemplate, DockerMachineTemplateSpec,
 };
@@ -456,7 +458,7 @@ fn every_occurrence_of_a_variable_has_the_same_default() {
 
 /// Our CRD's `openAPIV3Schema` for `kind`, as a JSON-schema (draft 4) validator.
 fn crd_validator(kind: &str) -> jsonschema::Validator {
-    let crd = checkpoint_05::crdgen::crds()
+    let crd = checkpoint::crdgen::crds()
         .into_iter()
         .find(|crd| crd.spec.names.kind == kind)
         .unwrap_or_else(|| panic!("no CRD of ours serves {kind}"));
@@ -565,7 +567,7 @@ fn judge(object: &Value) -> Vec<String> {
 
 #[test]
 fn our_objects_in_every_template_pass_our_crd_schemas_and_cel_rules() {
-    let ours: Vec<String> = checkpoint_05::crdgen::crds()
+    let ours: Vec<String> = checkpoint::crdgen::crds()
         .into_iter()
         .map(|crd| crd.spec.names.kind)
         .collect();

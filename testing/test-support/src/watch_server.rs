@@ -78,3 +78,17 @@ impl WatchServer {
         (kube::Client::new(service, "default"), release)
     }
 }
+
+/// An object of `kind` as the API server would list it: `name` in namespace `default`, with a
+/// UID and a resource version, and an empty spec.
+pub fn listed_object(api_version: &str, kind: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {
+            "name": name, "namespace": "default", "uid": format!("uid-{name}"),
+            "resourceVersion": "1",
+        },
+        "spec": {},
+    })
+}

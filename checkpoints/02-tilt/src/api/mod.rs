@@ -1,7 +1,1 @@
-//! `infrastructure.cluster.x-k8s.io/v1alpha1`: the kinds this provider serves.
-
-mod docker_cluster;
-mod docker_machine;
-
-pub use docker_cluster::{DockerCluster, DockerClusterSpec, DockerClusterStatus};
-pub use docker_machine::{DockerMachine, DockerMachineSpec, DockerMachineStatus};
+../../../01-scaffold/src/api/mod.rs

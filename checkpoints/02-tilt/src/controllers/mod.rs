@@ -10,11 +10,23 @@ use capdkc_manager::Manager;
 use kube::runtime::Controller;
 
 use crate::api::{DockerCluster, DockerMachine};
+use crate::crdgen;
 
 /// What every reconcile receives besides its object.
 pub struct Context {
     pub client: kube::Client,
 }
+
+// ANCHOR: run
+/// The manager process with this provider's CRDs and controllers, until SIGTERM or Ctrl-C.
+pub async fn run() -> anyhow::Result<()> {
+    capdkc_manager::run(crdgen::crds(), async |manager| {
+        setup(manager);
+        Ok(())
+    })
+    .await
+}
+// ANCHOR_END: run
 
 // ANCHOR: setup
 /// Watches both kinds and registers a controller for each with the manager. The manager runs

@@ -4,6 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::checkpoint::api::{
+    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
+    Initialization,
+};
+use super::checkpoint::controllers::Context;
+use super::checkpoint::controllers::docker_cluster::{self, FINALIZER};
 use capdkc_capi::Cluster;
 use capdkc_capi::cluster::{ClusterSpec, ClusterStatus, ContractVersionedObjectReference};
 use capdkc_capi::contract::{CLUSTER_NAME_LABEL, MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION};
@@ -12,12 +18,6 @@ use capdkc_docker::images::DEFAULT_HAPROXY_IMAGE;
 use capdkc_docker::labels::{ROLE_LABEL, ROLE_LOAD_BALANCER};
 use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
 use capdkc_docker::{ContainerInfo, Docker, Identity};
-use checkpoint_03::api::{
-    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
-    Initialization,
-};
-use checkpoint_03::controllers::Context;
-use checkpoint_03::controllers::docker_cluster::{self, FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::ObjectMeta;
 use kube::runtime::controller::Action;

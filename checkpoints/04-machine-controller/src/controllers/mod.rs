@@ -7,6 +7,7 @@ pub mod docker_machine;
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use capdkc_capi::conditions::{Clock, system_clock};
 use capdkc_capi::workload::ClusterCache;
 use capdkc_capi::{Cluster, Machine};
@@ -20,6 +21,7 @@ use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
 
 use crate::api::{DockerCluster, DockerMachine};
+use crate::crdgen;
 
 // ANCHOR: context
 /// What every reconcile receives besides its object.
@@ -44,6 +46,21 @@ pub struct Context {
     pub workload_clusters: ClusterCache,
 }
 // ANCHOR_END: context
+
+// ANCHOR: run
+/// The manager process with this provider's CRDs and controllers, until SIGTERM or Ctrl-C.
+pub async fn run() -> anyhow::Result<()> {
+    capdkc_manager::run(crdgen::crds(), async |manager| {
+        // No Docker, no provider: stop at start rather than fail in every reconcile.
+        let docker = Docker::connect(&manager.options().docker)
+            .await
+            .context("cannot use the Docker engine")?;
+        setup(manager, docker);
+        Ok(())
+    })
+    .await
+}
+// ANCHOR_END: run
 
 // ANCHOR: setup
 /// Watches what the controllers need and registers them with the manager.

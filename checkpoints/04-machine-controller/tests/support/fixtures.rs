@@ -5,6 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::checkpoint::api::{
+    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
+    DockerMachine, Initialization,
+};
+use super::checkpoint::controllers::Context;
+use super::checkpoint::controllers::docker_cluster::{self, FINALIZER};
 use capdkc_capi::cluster::{ClusterSpec, ClusterStatus, ContractVersionedObjectReference};
 use capdkc_capi::contract::{CLUSTER_NAME_LABEL, MANAGED_BY_ANNOTATION, PAUSED_ANNOTATION};
 use capdkc_capi::{Cluster, Machine};
@@ -16,12 +22,6 @@ use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
 use capdkc_docker::{ContainerInfo, Docker, Identity};
 use capdkc_manager::tasks::BackgroundTasks;
 use capdkc_manager::triggers::Triggers;
-use checkpoint_04::api::{
-    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
-    DockerMachine, Initialization,
-};
-use checkpoint_04::controllers::Context;
-use checkpoint_04::controllers::docker_cluster::{self, FINALIZER};
 use futures::channel::mpsc::UnboundedReceiver;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::ObjectMeta;

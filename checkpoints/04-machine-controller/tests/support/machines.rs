@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::checkpoint::api::{
+    DockerCluster, DockerMachine, DockerMachineSpec, DockerMachineStatus, Initialization,
+};
+use super::checkpoint::controllers::Context;
+use super::checkpoint::controllers::docker_machine::{self, FINALIZER, addresses};
 use capdkc_capi::cluster::ContractVersionedObjectReference;
 use capdkc_capi::contract::{CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, PAUSED_ANNOTATION};
 use capdkc_capi::machine::{Bootstrap, MachineNodeReference, MachineSpec, MachineStatus};
@@ -14,11 +19,6 @@ use capdkc_capi::{Cluster, Machine};
 use capdkc_docker::fake::FakeRuntime;
 use capdkc_docker::node::{NodeRequest, NodeSettings, Role, node_spec};
 use capdkc_docker::{ContainerInfo, Identity};
-use checkpoint_04::api::{
-    DockerCluster, DockerMachine, DockerMachineSpec, DockerMachineStatus, Initialization,
-};
-use checkpoint_04::controllers::Context;
-use checkpoint_04::controllers::docker_machine::{self, FINALIZER, addresses};
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use k8s_openapi::ByteString;

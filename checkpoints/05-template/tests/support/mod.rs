@@ -1,8 +1,21 @@
-//! Shared by the tests: fixture builders for the per-reconcile tests of both controllers, a
-//! stand-in for a workload cluster's API server; the scripted API server
+//! Shared by the tests: clusterctl's variable rules, fixture builders for the per-reconcile tests
+//! of both controllers, a stand-in for a workload cluster's API server; the scripted API server
 //! and the small helpers come from the workspace's test-support crate.
 
 #![allow(dead_code, unused_imports)] // each test file uses a different part
+
+/// The checkpoint under test, under one name in every checkpoint's tests: a test file a chapter
+/// leaves alone is then the very same file (a link) in every later checkpoint.
+pub use checkpoint_05 as checkpoint;
+/// The checkpoint's manager binary.
+pub const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-05");
+/// The kinds this checkpoint serves, in the order `crdgen::crds()` lists them.
+pub const KINDS: &[&str] = &[
+    "DockerCluster",
+    "DockerMachine",
+    "DockerMachineTemplate",
+    "DockerClusterTemplate",
+];
 
 pub mod clusterctl;
 pub mod fixtures;
@@ -10,13 +23,3 @@ pub mod machines;
 pub mod workload;
 
 pub use capdkc_test_support::{eventually, get, role_allows, scripted};
-
-/// A DockerCluster as the API server would return it.
-pub fn docker_cluster_json(name: &str) -> serde_json::Value {
-    serde_json::json!({
-        "apiVersion": "infrastructure.cluster.x-k8s.io/v1alpha1",
-        "kind": "DockerCluster",
-        "metadata": { "name": name, "namespace": "default", "uid": format!("uid-{name}"), "resourceVersion": "1" },
-        "spec": {},
-    })
-}

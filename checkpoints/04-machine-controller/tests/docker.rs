@@ -1,0 +1,1 @@
+../../03-cluster-controller/tests/docker.rs
