@@ -124,13 +124,14 @@ EOF
 fi
 
 mkdir -p "$dir"
-cp -R "$source_dir"/. "$dir"/
+# -L: files a chapter left alone are links to an earlier checkpoint's; the copy holds the files.
+cp -RL "$source_dir"/. "$dir"/
 
 # Rename: the package, the crate, the binary, the regenerate commands and the checkpoint's path.
 export JUMP_FROM_PACKAGE="checkpoint-$number" JUMP_FROM_CRATE="checkpoint_$number" \
   JUMP_FROM_PATH="checkpoints/$checkpoint" JUMP_PACKAGE="$package" JUMP_CRATE="$crate" \
   JUMP_PATH="$shown" JUMP_UP="$up"
-(cd "$source_dir" && find . -type f -print) | while IFS= read -r file; do
+(cd "$source_dir" && find -L . -type f -print) | while IFS= read -r file; do
   target="$dir/${file#./}"
   grep -Iq . "$target" 2>/dev/null || continue # binary or empty
   perl -pi -e '
