@@ -318,20 +318,21 @@ image_static() {
   local out="$1" name="$2" entry="$3" root
   shift 3
   ensure_rootfs_dir
+  mkdir -p "$out.tmp"
   root="$(mktemp -d "$work/image.XXXXXX")"
   mkdir -p "$root/usr/local/bin"
   if (($# > 0)); then cp "$@" "$root/usr/local/bin/"; fi
   case "$entry" in
     busybox)
       add_busybox "$root"
-      archive_image "$out/image.tar" "$name" "$root" 'CMD ["sh"]'
+      archive_image "$out.tmp/image.tar" "$name" "$root" 'CMD ["sh"]'
       ;;
     iptables:*)
       add_busybox "$root"
       add_iptables "$root"
-      archive_image "$out/image.tar" "$name" "$root" "ENTRYPOINT [\"/usr/local/bin/${entry#iptables:}\"]"
+      archive_image "$out.tmp/image.tar" "$name" "$root" "ENTRYPOINT [\"/usr/local/bin/${entry#iptables:}\"]"
       ;;
-    *) archive_image "$out/image.tar" "$name" "$root" "ENTRYPOINT [\"/usr/local/bin/$entry\"]" ;;
+    *) archive_image "$out.tmp/image.tar" "$name" "$root" "ENTRYPOINT [\"/usr/local/bin/$entry\"]" ;;
   esac
   rm -rf "$root"
 }
@@ -394,17 +395,22 @@ assemble() {
   container="capdkc-node-build-$$"
   docker rm -f "$container" >/dev/null 2>&1 || true
   docker run --name "$container" --network none -v "$ctx:/build:ro" --entrypoint /bin/bash "$base" /build/files/prepare >&2
-  # kind's conventions: systemd is PID 1 (after the entrypoint's fixups), stops on SIGRTMIN+3,
-  # and knows it runs in a container from $container.
-  docker commit \
-    --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
-    --change 'CMD []' \
-    --change 'STOPSIGNAL SIGRTMIN+3' \
-    --change 'ENV container=docker' \
-    --change "LABEL $hash_label=$inputs" \
-    --change "LABEL io.x-k8s.capdkc.kubernetes-version=$k8s_version" \
-    "$container" "$node_image" >/dev/null
+  docker commit "$container" "capdkc-build/node-prepared:$inputs" >/dev/null
   docker rm "$container" >/dev/null
+  # kind's conventions: systemd is PID 1 (after the entrypoint's fixups), stops on SIGRTMIN+3,
+  # and knows it runs in a container from $container. `docker commit` cannot set a stop
+  # signal, so a one-line build does; its FROM is local, nothing is pulled.
+  local builder=()
+  if ! docker buildx version >/dev/null 2>&1; then builder=(env DOCKER_BUILDKIT=0); fi
+  "${builder[@]}" docker build -q -t "$node_image" - >/dev/null 2>&1 <<EOF || die "docker build of $node_image failed"
+FROM capdkc-build/node-prepared:$inputs
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
+CMD []
+LABEL $hash_label=$inputs io.x-k8s.capdkc.kubernetes-version=$k8s_version
+EOF
+  docker rmi "capdkc-build/node-prepared:$inputs" >/dev/null
   mkdir -p "$out.tmp"
   cp "$ctx/podnet.yaml" "$ctx/images.txt" "$out.tmp/"
   printf '%s\n' "$test_image" >"$out.tmp/test-image"
