@@ -71,6 +71,9 @@ diagnose() {
     kubectl get nodes -o wide 2>&1 | sed 's/^/    /' >&2 || true
     kubectl get pods -A -o wide 2>&1 | sed 's/^/    /' >&2 || true
     kubectl get events -A --sort-by=.lastTimestamp 2>&1 | tail -n 25 | sed 's/^/    /' >&2 || true
+    log "---- CoreDNS and podnet logs (tail)"
+    kubectl -n kube-system logs -l k8s-app=kube-dns --tail 10 2>&1 | sed 's/^/    /' >&2 || true
+    kubectl -n kube-system logs -l app=capdkc-podnet --tail 10 2>&1 | sed 's/^/    /' >&2 || true
   fi
 }
 
@@ -150,6 +153,13 @@ preflight_args() {
 
 ready() { [[ "$(kubectl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
 pod_running() { [[ "$(kubectl get pod "$1" -o 'jsonpath={.status.phase}')" == Running ]]; }
+
+# http_get IP: GET / from the server pod on IP:8080, from inside the client pod.
+http_get() {
+  local out
+  out="$(kubectl exec client -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 8080" | tr -d '\r')"
+  [[ -n "$out" ]] && printf '%s\n' "$out"
+}
 
 run_pod() {
   local pod="$1" node="$2"
@@ -258,9 +268,12 @@ EOF
   local server_ip answer
   server_ip="$(kubectl get pod server -o 'jsonpath={.status.podIP}')"
   log "client on $cp_node ($(kubectl get pod client -o 'jsonpath={.status.podIP}')) -> server on $worker ($server_ip)"
-  until_ok "client reaches server" kubectl exec client -- wget -q -T 3 -O /dev/null "http://$server_ip:8080/"
-  answer="$(kubectl exec client -- wget -q -T 3 -O - "http://$server_ip:8080/")"
+  # busybox's nc, not its wget: Debian's static busybox wget dies of SIGSEGV (exit 139) in this
+  # image, even for 127.0.0.1 (README.md).
+  until_ok "client reaches server" http_get "$server_ip"
+  answer="$(http_get "$server_ip" | tail -n 1)"
   [[ "$answer" == capdkc-smoke-ok ]] || { log "unexpected answer: $answer"; return 1; }
+  log "answer from the server pod: $answer"
   phase "pod-to-pod across nodes"
 
   until_ok "CoreDNS ready" kubectl -n kube-system wait --for=condition=Available deployment/coredns --timeout=5s
