@@ -280,6 +280,7 @@ EOF
   phase "CoreDNS available"
   kubectl get nodes -o wide >&2
   kubectl get pods -A -o wide >&2
+  kubectl -n kube-system logs -l app=capdkc-podnet --tail 6 --prefix >&2
   failed=0
 }
 

@@ -78,12 +78,32 @@ func main() {
 		log.Fatalf("client: %v", err)
 	}
 	log.Printf("podnet on node %s, CNI config %s", c.nodeName, c.confPath)
+	waitForServiceRules(os.Getenv("KUBERNETES_SERVICE_HOST"), 90*time.Second)
 	for {
 		if err := c.sync(client); err != nil {
 			log.Printf("sync: %v", err)
 		}
 		time.Sleep(c.resync)
 	}
+}
+
+// waitForServiceRules waits until kube-proxy (iptables mode) has a rule for the API server's
+// service address. Until then a request to that address is not translated and follows the
+// node's default route out of the cluster; it must not leave the node. Other proxy modes
+// leave no such rule: then it goes on after the limit.
+func waitForServiceRules(host string, limit time.Duration) {
+	if net.ParseIP(host) == nil {
+		return
+	}
+	want := []byte("-d " + host + "/32")
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(time.Second) {
+		out, err := exec.Command("iptables-save", "-t", "nat").Output()
+		if err == nil && bytes.Contains(out, want) {
+			log.Printf("kube-proxy serves %s", host)
+			return
+		}
+	}
+	log.Printf("no kube-proxy rule for %s after %s; going on", host, limit)
 }
 
 // ipv4CIDR returns the node's first IPv4 pod CIDR, or nil.
