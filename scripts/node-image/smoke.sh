@@ -154,6 +154,13 @@ preflight_args() {
 ready() { [[ "$(kubectl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
 pod_running() { [[ "$(kubectl get pod "$1" -o 'jsonpath={.status.phase}')" == Running ]]; }
 
+server_restarted() {
+  local n
+  n="$(kubectl get pod server -o 'jsonpath={.status.containerStatuses[0].restartCount}')"
+  ((${n:-0} >= 1)) &&
+    [[ "$(kubectl get pod server -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+}
+
 # http_get IP: GET / from the server pod on IP:8080, from inside the client pod.
 http_get() {
   local out
@@ -278,6 +285,19 @@ EOF
 
   until_ok "CoreDNS ready" kubectl -n kube-system wait --for=condition=Available deployment/coredns --timeout=5s
   phase "CoreDNS available"
+
+  # A node container restarts like a machine: same disk (the /var volume), new boot.
+  docker stop -t 60 "$worker" >/dev/null
+  phase "second node stops (docker stop)"
+  docker start "$worker" >/dev/null
+  until_ok "systemd in $worker" system_up "$worker"
+  # The Node may still look Ready from before; the server pod's restart proves the kubelet is
+  # back, and a new request proves the pod network is.
+  until_ok "server pod restarted on $worker" server_restarted
+  server_ip="$(kubectl get pod server -o 'jsonpath={.status.podIP}')"
+  until_ok "client reaches server again ($server_ip)" http_get "$server_ip"
+  phase "second node restarts, pod reachable again"
+
   kubectl get nodes -o wide >&2
   kubectl get pods -A -o wide >&2
   kubectl -n kube-system logs -l app=capdkc-podnet --tail 6 --prefix >&2
