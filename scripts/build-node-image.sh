@@ -395,6 +395,8 @@ assemble() {
   container="capdkc-node-build-$$"
   docker rm -f "$container" >/dev/null 2>&1 || true
   docker run --name "$container" --network none -v "$ctx:/build:ro" --entrypoint /bin/bash "$base" /build/files/prepare >&2
+  local previous
+  previous="$(docker image inspect --format '{{.Id}}' "$node_image" 2>/dev/null || true)"
   docker commit "$container" "capdkc-build/node-prepared:$inputs" >/dev/null
   docker rm "$container" >/dev/null
   # kind's conventions: systemd is PID 1 (after the entrypoint's fixups), stops on SIGRTMIN+3,
@@ -411,6 +413,8 @@ CMD []
 LABEL $hash_label=$inputs io.x-k8s.capdkc.kubernetes-version=$k8s_version
 EOF
   docker rmi "capdkc-build/node-prepared:$inputs" >/dev/null
+  # The image this one replaces is ~1 GB of layers of its own; drop it unless a container uses it.
+  if [[ -n "$previous" ]]; then docker rmi "$previous" >/dev/null 2>&1 || true; fi
   mkdir -p "$out.tmp"
   cp "$ctx/podnet.yaml" "$ctx/images.txt" "$out.tmp/"
   printf '%s\n' "$test_image" >"$out.tmp/test-image"
