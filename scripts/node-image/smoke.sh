@@ -298,6 +298,18 @@ EOF
   until_ok "client reaches server again ($server_ip)" http_get "$server_ip"
   phase "second node restarts, pod reachable again"
 
+  # Everything came from the preload: containerd logs each CRI PullImage call.
+  local node pulls
+  for node in "$cp_node" "$worker"; do
+    pulls="$(docker exec "$node" journalctl -u containerd --no-pager -b | grep -c 'PullImage' || true)"
+    if ((pulls > 0)); then
+      docker exec "$node" journalctl -u containerd --no-pager -b | grep 'PullImage' >&2
+      log "$node: containerd was asked to pull images"
+      return 1
+    fi
+  done
+  log "no image pull was attempted on either node"
+
   kubectl get nodes -o wide >&2
   kubectl get pods -A -o wide >&2
   kubectl -n kube-system logs -l app=capdkc-podnet --tail 6 --prefix >&2
