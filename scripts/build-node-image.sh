@@ -16,8 +16,11 @@
 #   CAPDKC_K8S_VERSION        k8s.io/kubernetes tag (default v1.36.3, as scripts/test-assets.sh)
 #   CAPDKC_NODE_IMAGE         image to build (default capdkc/node:$CAPDKC_K8S_VERSION)
 #   CAPDKC_NODE_IMAGE_CACHE   cache root (default $XDG_CACHE_HOME/capdkc/node-image)
-#   CAPDKC_DEBIAN_MIRROR      Debian mirror for the rootfs (default: the first one apt uses here)
+#   CAPDKC_DEBIAN_MIRROR      Debian mirror for the rootfs (default: the bookworm repositories
+#                             apt on this machine uses)
 #   CAPDKC_GOTOOLCHAIN        GOTOOLCHAIN for the builds (default: auto)
+#
+# Needs root (mmdebstrap and chroot), Docker, Go >= 1.21 and the Go module proxy.
 #
 # Only the KEY=VALUE lines go to stdout; progress and timings go to stderr (and to
 # timings.log in the cache). Every part is cached by its inputs; a second run with nothing
