@@ -105,7 +105,10 @@ security_flags() {
 start_node() {
   local node="$1" flags=()
   mapfile -t flags < <(security_flags)
-  if [[ -d /lib/modules ]]; then flags+=(-v /lib/modules:/lib/modules:ro); fi
+  # Only where the machine has modules for the running kernel: an empty /lib/modules (Docker
+  # creates one for any -v of a missing path) that is later removed leaves the node a deleted
+  # directory, and every pod that mounts it (kube-proxy) then fails to start.
+  if [[ -d "/lib/modules/$(uname -r)" ]]; then flags+=(-v /lib/modules:/lib/modules:ro); fi
   docker run -d --name "$node" --hostname "$node" --network "$network" \
     "${flags[@]}" --cgroupns private --tmpfs /run --tmpfs /tmp -v /var \
     --label io.x-k8s.capdkc.smoke="$name" "$CAPDKC_NODE_IMAGE" >/dev/null

@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // routeProtocol marks the routes this program owns, so stale ones can be found and removed.
@@ -73,12 +74,21 @@ func main() {
 	if err != nil {
 		log.Fatalf("in-cluster config: %v", err)
 	}
+	// Talk to the API server directly, at the address kube-proxy uses (kubeadm's kube-proxy
+	// ConfigMap, mounted by the manifest), not through the kubernetes Service: the Service
+	// works only once kube-proxy runs, and until then a request to its address would follow
+	// the node's default route out of the cluster.
+	if server := serverOf(env("PODNET_KUBECONFIG", "/etc/podnet/kube-proxy/kubeconfig.conf")); server != "" {
+		restConfig.Host = server
+		log.Printf("API server %s (from kube-proxy's kubeconfig)", server)
+	} else {
+		waitForServiceRules(os.Getenv("KUBERNETES_SERVICE_HOST"))
+	}
 	client, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		log.Fatalf("client: %v", err)
 	}
 	log.Printf("podnet on node %s, CNI config %s", c.nodeName, c.confPath)
-	waitForServiceRules(os.Getenv("KUBERNETES_SERVICE_HOST"), 90*time.Second)
 	for {
 		if err := c.sync(client); err != nil {
 			log.Printf("sync: %v", err)
@@ -87,23 +97,44 @@ func main() {
 	}
 }
 
+// serverOf returns the server of the kubeconfig at path, or "" if there is none.
+func serverOf(path string) string {
+	config, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		if !os.IsNotExist(err) {
+			log.Printf("kubeconfig %s: %v", path, err)
+		}
+		return ""
+	}
+	if context, ok := config.Contexts[config.CurrentContext]; ok {
+		if cluster, ok := config.Clusters[context.Cluster]; ok {
+			return cluster.Server
+		}
+	}
+	for _, cluster := range config.Clusters {
+		return cluster.Server
+	}
+	return ""
+}
+
 // waitForServiceRules waits until kube-proxy (iptables mode) has a rule for the API server's
-// service address. Until then a request to that address is not translated and follows the
-// node's default route out of the cluster; it must not leave the node. Other proxy modes
-// leave no such rule: then it goes on after the limit.
-func waitForServiceRules(host string, limit time.Duration) {
+// service address, so that no request to it leaves the node untranslated. It waits for as
+// long as it takes: with another proxy, mount a kubeconfig at PODNET_KUBECONFIG instead.
+func waitForServiceRules(host string) {
 	if net.ParseIP(host) == nil {
 		return
 	}
 	want := []byte("-d " + host + "/32")
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(time.Second) {
+	for start := time.Now(); ; time.Sleep(time.Second) {
 		out, err := exec.Command("iptables-save", "-t", "nat").Output()
 		if err == nil && bytes.Contains(out, want) {
 			log.Printf("kube-proxy serves %s", host)
 			return
 		}
+		if waited := time.Since(start).Round(time.Second); waited%(30*time.Second) == 0 && waited > 0 {
+			log.Printf("waiting for kube-proxy's rule for %s (%s so far)", host, waited)
+		}
 	}
-	log.Printf("no kube-proxy rule for %s after %s; going on", host, limit)
 }
 
 // ipv4CIDR returns the node's first IPv4 pod CIDR, or nil.
