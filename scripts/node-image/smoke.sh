@@ -8,7 +8,8 @@
 #  2. starts a control-plane node container on a new Docker network and runs `kubeadm init`;
 #  3. applies the pod network (podnet) and waits for the Node to be Ready and a pod to run;
 #  4. starts a second node container, `kubeadm join`s it, waits for it to be Ready;
-#  5. checks CoreDNS becomes ready and a pod on the first node reaches a pod on the second.
+#  5. checks that pods on the two nodes reach each other by pod IP, and that CoreDNS is ready;
+#  6. stops and restarts the second node and checks the pods reach each other again.
 # Prints each phase's duration; exits non-zero on the first failure, after printing the
 # node's kubelet journal and the pods. Removes its containers and network on exit.
 #
@@ -157,18 +158,35 @@ preflight_args() {
 ready() { [[ "$(kubectl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
 pod_running() { [[ "$(kubectl get pod "$1" -o 'jsonpath={.status.phase}')" == Running ]]; }
 
-server_restarted() {
+restarted() {
   local n
-  n="$(kubectl get pod server -o 'jsonpath={.status.containerStatuses[0].restartCount}')"
+  n="$(kubectl get pod "$1" -o 'jsonpath={.status.containerStatuses[0].restartCount}')"
   ((${n:-0} >= 1)) &&
-    [[ "$(kubectl get pod server -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+    [[ "$(kubectl get pod "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
 }
 
-# http_get IP: GET / from the server pod on IP:8080, from inside the client pod.
+pod_ip() { kubectl get pod "$1" -o 'jsonpath={.status.podIP}'; }
+
+# http_get POD IP: from inside POD, GET / from the web server on IP:8080. With busybox's nc:
+# Debian's static busybox wget dies of SIGSEGV (exit 139) in this image, even for 127.0.0.1.
 http_get() {
   local out
-  out="$(kubectl exec client -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 8080" | tr -d '\r')"
+  out="$(kubectl exec "$1" -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $2 8080" | tr -d '\r')"
   [[ -n "$out" ]] && printf '%s\n' "$out"
+}
+
+# reach FROM TO: the pod FROM gets the page of the pod TO, by pod IP.
+reach() {
+  local ip answer
+  ip="$(pod_ip "$2")"
+  until_ok "$1 reaches $2 ($ip)" http_get "$1" "$ip"
+  answer="$(http_get "$1" "$ip" | tail -n 1)"
+  [[ "$answer" == "$2" ]] || { log "$1 -> $2 ($ip): unexpected answer '$answer'"; return 1; }
+  log "$1 ($(pod_ip "$1")) -> $2 ($ip): '$answer'"
+}
+
+web_server_command() {
+  printf 'mkdir -p /www && echo %s >/www/index.html && httpd -p 8080 -h /www && exec sleep 100000' "$1"
 }
 
 run_pod() {
@@ -248,8 +266,9 @@ EOF
   until_ok "node $cp_node Ready" ready "$cp_node"
   phase "pod network applied, first node Ready"
 
-  run_pod client "$cp_node" "sleep 3600"
-  until_ok "pod client Running" pod_running client
+  # Each test pod serves its own name on :8080 (busybox httpd) and stays up with sleep.
+  run_pod pod-a "$cp_node" "$(web_server_command pod-a)"
+  until_ok "pod pod-a Running" pod_running pod-a
   phase "first pod runs"
 
   start_node "$worker"
@@ -273,17 +292,10 @@ EOF
   until_ok "node $worker Ready" ready "$worker"
   phase "second node Ready"
 
-  run_pod server "$worker" "mkdir -p /www && echo capdkc-smoke-ok >/www/index.html && exec httpd -f -p 8080 -h /www"
-  until_ok "pod server Running" pod_running server
-  local server_ip answer
-  server_ip="$(kubectl get pod server -o 'jsonpath={.status.podIP}')"
-  log "client on $cp_node ($(kubectl get pod client -o 'jsonpath={.status.podIP}')) -> server on $worker ($server_ip)"
-  # busybox's nc, not its wget: Debian's static busybox wget dies of SIGSEGV (exit 139) in this
-  # image, even for 127.0.0.1 (README.md).
-  until_ok "client reaches server" http_get "$server_ip"
-  answer="$(http_get "$server_ip" | tail -n 1)"
-  [[ "$answer" == capdkc-smoke-ok ]] || { log "unexpected answer: $answer"; return 1; }
-  log "answer from the server pod: $answer"
+  run_pod pod-b "$worker" "$(web_server_command pod-b)"
+  until_ok "pod pod-b Running" pod_running pod-b
+  reach pod-a pod-b
+  reach pod-b pod-a
   phase "pod-to-pod across nodes"
 
   until_ok "CoreDNS ready" kubectl -n kube-system wait --for=condition=Available deployment/coredns --timeout=5s
@@ -294,12 +306,12 @@ EOF
   phase "second node stops (docker stop)"
   docker start "$worker" >/dev/null
   until_ok "systemd in $worker" system_up "$worker"
-  # The Node may still look Ready from before; the server pod's restart proves the kubelet is
-  # back, and a new request proves the pod network is.
-  until_ok "server pod restarted on $worker" server_restarted
-  server_ip="$(kubectl get pod server -o 'jsonpath={.status.podIP}')"
-  until_ok "client reaches server again ($server_ip)" http_get "$server_ip"
-  phase "second node restarts, pod reachable again"
+  # The Node may still look Ready from before; pod-b's restart proves the kubelet is back,
+  # and new requests in both directions prove the pod network is.
+  until_ok "pod-b restarted on $worker" restarted pod-b
+  reach pod-a pod-b
+  reach pod-b pod-a
+  phase "second node restarts, pods reach each other again"
 
   # Everything came from the preload: containerd logs each CRI PullImage call.
   local node pulls
