@@ -2,10 +2,16 @@
 # Puts a finished checkpoint into your own crate, so that you can continue from there.
 #
 #   scripts/jump.sh NN [DIR] [--force]
+#   scripts/jump.sh NN [DIR] --exercises [--solved N.M,...] [--force]
 #
-#   NN       checkpoint number, 01 to 05: the end of chapter NN, which is where chapter NN+1 starts
-#   DIR      your crate (default: workshop/ at the repository root, which git ignores)
-#   --force  replace DIR even when it holds changes (they are moved to DIR/.jump-backups/ first)
+#   NN           checkpoint number, 01 to 05: the end of chapter NN, which is where chapter NN+1
+#                starts
+#   DIR          your crate (default: workshop/ at the repository root, which git ignores)
+#   --exercises  the START of chapter NN instead: checkpoint NN with what chapter NN's steps ask
+#                you to write cut out (a `todo!("step NN.M: ...")` in its place); `cargo test
+#                step_NN_M` in DIR checks step NN.M
+#   --solved L   with --exercises: these steps come written (`--solved 3.1,3.2`), say to skip them
+#   --force      replace DIR even when it holds changes (they are moved to DIR/.jump-backups/ first)
 #
 # What it does:
 #   - copies checkpoints/NN-*/ into DIR; DIR/target/ and DIR's hidden files and directories (.git,
@@ -22,20 +28,28 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "jump: $*" >&2; exit 1; }
 
 force=false
+exercises=false
+solved=""
 args=()
+expect_solved=false
 for arg in "$@"; do
+  if $expect_solved; then solved=$arg; expect_solved=false; continue; fi
   case "$arg" in
     --force) force=true ;;
+    --exercises) exercises=true ;;
+    --solved) expect_solved=true ;;
+    --solved=*) solved=${arg#--solved=} ;;
     -h | --help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option $arg" ;;
     *) args+=("$arg") ;;
   esac
 done
-if [ "${#args[@]}" -lt 1 ] || [ "${#args[@]}" -gt 2 ]; then usage >&2; exit 2; fi
+if [ "${#args[@]}" -lt 1 ] || [ "${#args[@]}" -gt 2 ] || $expect_solved; then usage >&2; exit 2; fi
+if [ -n "$solved" ] && ! $exercises; then usage >&2; die "--solved goes with --exercises"; fi
 
 number=${args[0]}
 [[ "$number" =~ ^[0-9]{1,2}$ ]] || die "\"$number\" is not a checkpoint number (01 to 05)"
@@ -167,7 +181,22 @@ if [[ "$dir" == "$ROOT"/* ]] && { [ ! -f "$dir/.cargo/config.toml" ] || grep -q 
 target-dir = "$up/target"
 EOF
 fi
+# The exercise markers go; with --exercises, chapter NN's regions give way to their start.
+chapter=$((10#$number))
+if ! $exercises; then chapter=0; fi
+set -- start "$dir" "$chapter"
+if [ -n "$solved" ]; then set -- "$@" --solved "$solved"; fi
+if [ -n "${CAPDKC_EXERCISES:-}" ]; then
+  "$CAPDKC_EXERCISES" "$@"
+else
+  (cd "$ROOT" && cargo run --quiet --locked -p exercises -- "$@")
+fi
 fingerprint >"$dir/.jump-manifest"
 
-echo "jump: $shown now holds checkpoint $number ($checkpoint) as package \"$package\""
-echo "  continue with chapter $((10#$number + 1)) of the book in it:  cd $shown && cargo run -- --help"
+if $exercises; then
+  echo "jump: $shown now holds the start of chapter $chapter ($checkpoint with its steps to write) as package \"$package\""
+  echo "  check a step as you go:  cd $shown && cargo test step_${chapter}_1"
+else
+  echo "jump: $shown now holds checkpoint $number ($checkpoint) as package \"$package\""
+  echo "  continue with chapter $((10#$number + 1)) of the book in it:  cd $shown && cargo run -- --help"
+fi

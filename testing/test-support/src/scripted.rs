@@ -8,12 +8,15 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use futures::FutureExt;
 use http::{Method, Request, Response};
 use kube::Resource;
 use kube::client::Body;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 use tower_test::mock::{Handle, SendResponse};
 
@@ -72,6 +75,9 @@ pub struct ApiScript {
     target: Target,
     /// Every request received so far, as `METHOD path`.
     log: Vec<String>,
+    /// Why a reconcile started with [`ApiScript::spawn`] panicked, if one did: a `todo!()` that
+    /// is still there, say. A test waiting for a request says so instead of timing out.
+    panicked: Arc<Mutex<Option<String>>>,
 }
 
 impl ApiScript {
@@ -84,14 +90,47 @@ impl ApiScript {
                 handle,
                 target,
                 log: Vec::new(),
+                panicked: Arc::default(),
             },
         )
+    }
+
+    /// Runs `future` (a reconcile) in the background while the script answers its requests;
+    /// if it panics, the next expectation fails with the panic's message.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> Running<T> {
+        let panicked = self.panicked.clone();
+        Running(tokio::spawn(async move {
+            match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(value) => value,
+                Err(payload) => {
+                    let message = panic_message(payload.as_ref());
+                    *panicked.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+                    std::panic::resume_unwind(payload)
+                }
+            }
+        }))
+    }
+
+    /// Fails the test if a spawned reconcile panicked, quoting its message.
+    fn assert_no_panic(&self, expected: &str) {
+        let panicked = self
+            .panicked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(message) = panicked {
+            panic!("expected {expected}, but the reconcile panicked: {message}");
+        }
     }
 
     /// The next request, whatever it is. `expected` names it in the failure message.
     pub async fn next(&mut self, expected: &str) -> Received {
         let next = tokio::time::timeout(EXPECTED_WITHIN, self.handle.next_request()).await;
         let Ok(Some((request, respond))) = next else {
+            self.assert_no_panic(expected);
             panic!(
                 "expected {expected}, but the reconciler sent no request within {EXPECTED_WITHIN:?}"
             );
@@ -227,14 +266,20 @@ impl ApiScript {
         let mut task = running.0;
         tokio::select! {
             biased;
-            result = &mut task => result.expect("the reconcile panicked"),
+            result = &mut task => match result {
+                Ok(value) => value,
+                Err(error) => panic!("the reconcile panicked: {}", join_panic(error)),
+            },
             request = self.handle.next_request() => match request {
                 Some((request, respond)) => {
                     let described = Received::read(request, respond).await;
                     panic!("the reconcile should have returned, but it sent another request: {described}");
                 }
                 // The reconcile ended and dropped its client: its result is there.
-                None => task.await.expect("the reconcile panicked"),
+                None => match task.await {
+                    Ok(value) => value,
+                    Err(error) => panic!("the reconcile panicked: {}", join_panic(error)),
+                },
             },
             () = tokio::time::sleep(EXPECTED_WITHIN) => {
                 panic!("the reconcile did not return within {EXPECTED_WITHIN:?} of its last expected request");
@@ -418,6 +463,23 @@ pub struct Running<T>(JoinHandle<T>);
 
 pub fn spawn<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static) -> Running<T> {
     Running(tokio::spawn(future))
+}
+
+/// The panic message of a task that panicked.
+fn join_panic(error: tokio::task::JoinError) -> String {
+    match error.try_into_panic() {
+        Ok(payload) => panic_message(payload.as_ref()),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// The text a panic carried (`todo!("step 3.2: ...")` carries "not yet implemented: ...").
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Decodes a query value as `application/x-www-form-urlencoded` (how kube encodes selectors).

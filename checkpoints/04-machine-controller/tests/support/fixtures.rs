@@ -30,7 +30,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, store, store::Writer};
 use kube::runtime::watcher;
 
-use super::scripted::{ApiScript, Running, Target, spawn};
+use super::scripted::{ApiScript, Running, Target};
 
 pub const NAMESPACE: &str = "default";
 /// The Cluster's name, which its DockerCluster shares (as clusterctl templates name them).
@@ -482,7 +482,7 @@ impl Harness {
         &self,
         object: &DockerCluster,
     ) -> Running<Result<Action, docker_cluster::Error>> {
-        spawn(docker_cluster::reconcile(
+        self.api.spawn(docker_cluster::reconcile(
             Arc::new(object.clone()),
             self.ctx.clone(),
         ))

@@ -30,7 +30,7 @@ use kube::runtime::reflector::ObjectRef;
 
 use super::fixtures::{CLUSTER_UID, Caches, NAME, NAMESPACE, NETWORK, Wiring, now, wiring};
 use super::fixtures::{DockerClusterFixture, docker_cluster};
-use super::scripted::{ApiScript, Running, Target, spawn};
+use super::scripted::{ApiScript, Running, Target};
 
 /// A control-plane Machine of cluster `demo` (its name starts with the cluster's, so the
 /// container has the same name).
@@ -463,7 +463,7 @@ impl MachineHarness {
         &self,
         object: &DockerMachine,
     ) -> Running<Result<Action, docker_machine::Error>> {
-        spawn(docker_machine::reconcile(
+        self.api.spawn(docker_machine::reconcile(
             Arc::new(object.clone()),
             self.ctx.clone(),
         ))
