@@ -10,6 +10,8 @@ use crate::api::{DockerCluster, DockerMachine};
 // ANCHOR: crds
 /// Every CRD this checkpoint serves, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
+    // EXERCISE: 1.3 List the CRD of each kind, DockerCluster first.
     vec![DockerCluster::crd(), DockerMachine::crd()]
+    // EXERCISE_END
 }
 // ANCHOR_END: crds

@@ -9,9 +9,12 @@ use std::path::PathBuf;
 
 use capdkc_capi::contract::{CONTRACT_LABEL, INFRASTRUCTURE_GROUP};
 use capdkc_manager::crds;
-use checkpoint::api::{ApiEndpoint, DockerCluster, DockerClusterSpec, DockerLoadBalancer};
+use checkpoint::api::{
+    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerLoadBalancer, DockerMachine,
+};
 use checkpoint::crdgen;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 
 /// The command that writes the committed CRD files again.
 fn regenerate() -> String {
@@ -25,57 +28,127 @@ fn bases_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/crd/bases")
 }
 
+/// What is wrong with `crd` as one of our kinds, one line per problem, saying what to change.
+fn problems(crd: &CustomResourceDefinition, columns_wanted: &[&str]) -> Vec<String> {
+    let kind = &crd.spec.names.kind;
+    let mut problems = Vec::new();
+    let mut expect = |what: &str, got: String, want: &str, fix: &str| {
+        if got != want {
+            problems.push(format!(
+                "{kind}: {what} is {got:?}, expected {want:?} ({fix})"
+            ));
+        }
+    };
+    expect(
+        "the API group",
+        crd.spec.group.clone(),
+        INFRASTRUCTURE_GROUP,
+        "`group = ...`",
+    );
+    expect(
+        "the scope",
+        crd.spec.scope.clone(),
+        "Namespaced",
+        "`namespaced`",
+    );
+    // Core looks our CRDs up by `<plural>.<group>`, the plural being lower-case kind + "s".
+    let plural = format!("{}s", kind.to_lowercase());
+    expect(
+        "the plural",
+        crd.spec.names.plural.clone(),
+        &plural,
+        "the kind's name",
+    );
+    let labels = crd.metadata.labels.clone().unwrap_or_default();
+    let contract = labels.get(CONTRACT_LABEL).cloned().unwrap_or_default();
+    let fix = "`label(\"cluster.x-k8s.io/v1beta2\", \"v1alpha1\")`";
+    expect("the contract label", contract, "v1alpha1", fix);
+    let categories = crd
+        .spec
+        .names
+        .categories
+        .clone()
+        .unwrap_or_default()
+        .join(",");
+    expect(
+        "the category",
+        categories,
+        "cluster-api",
+        "`category = ...`",
+    );
+    let Some(version) = crd.spec.versions.first() else {
+        problems.push(format!("{kind}: no version"));
+        return problems;
+    };
+    let served = format!(
+        "{} served={} storage={}",
+        version.name, version.served, version.storage
+    );
+    expect(
+        "the version",
+        served,
+        "v1alpha1 served=true storage=true",
+        "`version = ...`",
+    );
+    // Templates have no status: nothing reconciles them.
+    let has_status = version
+        .subresources
+        .as_ref()
+        .and_then(|s| s.status.as_ref())
+        .is_some();
+    let want_status = if kind.ends_with("Template") {
+        "false"
+    } else {
+        "true"
+    };
+    expect(
+        "a status subresource",
+        has_status.to_string(),
+        want_status,
+        "`status = ...`",
+    );
+    let columns: Vec<&str> = version
+        .additional_printer_columns
+        .iter()
+        .flatten()
+        .map(|c| c.name.as_str())
+        .collect();
+    for wanted in columns_wanted.iter().chain(&["Age"]) {
+        if !columns.contains(wanted) {
+            problems.push(format!(
+                "{kind}: no {wanted} column in {columns:?} (`printcolumn(...)`)"
+            ));
+        }
+    }
+    problems
+}
+
+// ANCHOR: kind_tests
 #[test]
-fn every_kind_generates_a_crd_with_the_contract_metadata() {
+fn step_1_1_docker_cluster_is_one_of_our_kinds() {
+    let problems = problems(&DockerCluster::crd(), &["Cluster"]);
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+// ANCHOR_END: kind_tests
+
+#[test]
+fn step_1_2_docker_machine_is_one_of_our_kinds() {
+    let problems = problems(&DockerMachine::crd(), &["Cluster", "Machine"]);
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn every_kind_listed_is_one_of_ours() {
     // `crd()` panics at run time on some schema shapes, so call it for every kind.
     let crds = crdgen::crds();
     let kinds: Vec<&str> = crds
         .iter()
         .map(|crd| crd.spec.names.kind.as_str())
         .collect();
-    assert_eq!(kinds, support::KINDS);
+    assert_eq!(kinds, support::KINDS, "the kinds crdgen::crds() lists");
     for crd in &crds {
-        let kind = &crd.spec.names.kind;
-        assert_eq!(crd.spec.group, INFRASTRUCTURE_GROUP);
-        assert_eq!(crd.spec.scope, "Namespaced", "{kind}");
-        // Core looks our CRDs up by `<plural>.<group>`, the plural being lower-case kind + "s".
-        assert_eq!(crd.spec.names.plural, format!("{}s", kind.to_lowercase()));
-        let labels = crd.metadata.labels.clone().unwrap_or_default();
-        assert_eq!(
-            labels.get(CONTRACT_LABEL).map(String::as_str),
-            Some("v1alpha1"),
-            "{kind}"
-        );
-        assert_eq!(
-            crd.spec.names.categories.as_deref(),
-            Some(&["cluster-api".to_string()][..])
-        );
-        let version = &crd.spec.versions[0];
-        assert_eq!(
-            (version.name.as_str(), version.served, version.storage),
-            ("v1alpha1", true, true)
-        );
-        // Templates have no status: nothing reconciles them.
-        let has_status = version
-            .subresources
-            .as_ref()
-            .and_then(|s| s.status.as_ref())
-            .is_some();
-        assert_eq!(
-            has_status,
-            !kind.ends_with("Template"),
-            "{kind} status subresource"
-        );
-        let columns: Vec<&str> = version
-            .additional_printer_columns
-            .iter()
-            .flatten()
-            .map(|c| c.name.as_str())
-            .collect();
-        assert!(columns.contains(&"Age"), "{kind}: {columns:?}");
-        if !kind.ends_with("Template") {
-            assert!(columns.contains(&"Cluster"), "{kind}: {columns:?}");
-        }
+        let problems = problems(crd, &[]);
+        assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
     }
 }
 
@@ -91,7 +164,7 @@ fn each_crd_matches_its_snapshot() {
 
 // ANCHOR: freshness_test
 #[test]
-fn committed_crd_bases_are_up_to_date() {
+fn step_1_3_the_crds_listed_are_the_committed_files() {
     let regenerate = regenerate();
     let mut expected: Vec<String> = Vec::new();
     for crd in crdgen::crds() {

@@ -10,11 +10,13 @@ use crate::api::{DockerCluster, DockerClusterTemplate, DockerMachine, DockerMach
 // ANCHOR: crds
 /// Every CRD this checkpoint serves, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
+    // EXERCISE: 1.3 List the CRD of each kind, DockerCluster first.
     vec![
         DockerCluster::crd(),
         DockerMachine::crd(),
         DockerMachineTemplate::crd(),
         DockerClusterTemplate::crd(),
     ]
+    // EXERCISE_END
 }
 // ANCHOR_END: crds

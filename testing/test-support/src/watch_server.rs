@@ -16,6 +16,24 @@ use tokio::sync::{Notify, OnceCell};
 pub struct WatchServer {
     lists: BTreeMap<String, Vec<Value>>,
     missing: Vec<String>,
+    requests: Requests,
+}
+
+/// Every request the server received, as `GET /path?query`.
+#[derive(Clone, Default)]
+pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Requests {
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn push(&self, request: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request);
+    }
 }
 
 impl WatchServer {
@@ -31,6 +49,11 @@ impl WatchServer {
         self
     }
 
+    /// The requests the server will receive, as they come.
+    pub fn requests(&self) -> Requests {
+        self.requests.clone()
+    }
+
     /// A client for the manager, and the notification that releases the lists.
     pub fn start(self) -> (kube::Client, Arc<Notify>) {
         let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -41,6 +64,13 @@ impl WatchServer {
             let gate = Arc::new(OnceCell::<()>::new());
             while let Some((request, respond)) = handle.next_request().await {
                 let path = request.uri().path().to_owned();
+                let query = request
+                    .uri()
+                    .query()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                self.requests
+                    .push(format!("{} {path}{query}", request.method()));
                 let plural = path.rsplit('/').next().unwrap_or_default().to_owned();
                 if self.missing.contains(&plural) {
                     let response = Response::builder()

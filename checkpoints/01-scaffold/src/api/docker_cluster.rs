@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+// EXERCISE: 1.1 Declare the DockerCluster kind: group, version, status, contract label, columns.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -30,6 +31,9 @@ use serde::{Deserialize, Serialize};
     ),
     doc = "DockerCluster is the Schema for the dockerclusters API."
 )]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
+// EXERCISE_END
 #[serde(rename_all = "camelCase")]
 pub struct DockerClusterSpec {
     /// An example field, as the scaffold generates it. The cluster controller chapter replaces

@@ -15,6 +15,7 @@ pub async fn reconcile(
     cluster: Arc<DockerCluster>,
     _ctx: Arc<Context>,
 ) -> Result<Action, kube::Error> {
+    // EXERCISE: 1.4 Log the DockerCluster you were called for, then wait for its next change.
     tracing::info!(
         namespace = cluster.namespace().unwrap_or_default(),
         name = cluster.name_any(),
@@ -22,6 +23,7 @@ pub async fn reconcile(
     );
     // Nothing to do until the next change: the watch wakes us up.
     Ok(Action::await_change())
+    // EXERCISE_END
 }
 // ANCHOR_END: reconcile
 
@@ -29,6 +31,7 @@ pub async fn reconcile(
 /// Watches every DockerCluster the client may see and reconciles each change until the process
 /// receives SIGINT or SIGTERM.
 pub async fn run(ctx: Arc<Context>) {
+    // EXERCISE: 1.5 Watch every DockerCluster and reconcile each change until SIGINT or SIGTERM.
     let clusters = Api::<DockerCluster>::all(ctx.client.clone());
     Controller::new(clusters, watcher::Config::default())
         .shutdown_on_signal()
@@ -39,5 +42,6 @@ pub async fn run(ctx: Arc<Context>) {
             }
         })
         .await;
+    // EXERCISE_END
 }
 // ANCHOR_END: run

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+// EXERCISE: 1.1 Declare the DockerCluster kind: group, version, status, contract label, columns.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -50,6 +51,9 @@ use serde::{Deserialize, Serialize};
     cel,
     doc = "DockerCluster is the Schema for the dockerclusters API."
 )]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
+// EXERCISE_END
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.controlPlaneEndpoint) || has(self.controlPlaneEndpoint)"
 ).message("controlPlaneEndpoint cannot be removed once set"))]

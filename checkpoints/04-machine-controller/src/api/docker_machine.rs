@@ -12,6 +12,7 @@ use super::{IMAGE_REFERENCE, Initialization};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+// EXERCISE: 1.2 Declare the DockerMachine kind the same way, with a Machine column too.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -58,6 +59,9 @@ use super::{IMAGE_REFERENCE, Initialization};
     cel,
     doc = "DockerMachine is the Schema for the dockermachines API."
 )]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerMachine", namespaced)]
+// EXERCISE_END
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.providerID) || oldSelf.providerID == '' || (has(self.providerID) && self.providerID == oldSelf.providerID)"
 ).message("providerID cannot change once set"))]

@@ -1,4 +1,5 @@
-//! The scaffold's reconcilers log and wait: no API call, no requeue.
+//! The scaffold's controllers: each watches its kind, and its reconcile logs and waits (no API
+//! call, no requeue).
 
 mod support;
 
@@ -7,6 +8,7 @@ use support::checkpoint;
 use std::sync::Arc;
 use std::time::Duration;
 
+use capdkc_test_support::watch_server::WatchServer;
 use checkpoint::api::{DockerCluster, DockerClusterSpec, DockerMachine, DockerMachineSpec};
 use checkpoint::controllers::{Context, docker_cluster, docker_machine};
 use http::{Request, Response};
@@ -37,7 +39,7 @@ async fn assert_no_request(handle: &mut tower_test::mock::Handle<Request<Body>, 
 }
 
 #[tokio::test]
-async fn reconciling_a_docker_cluster_waits_for_the_next_change() {
+async fn step_1_4_reconciling_a_docker_cluster_waits_for_the_next_change() {
     let (ctx, mut handle) = recording_client();
     let cluster = Arc::new(DockerCluster::new("demo", DockerClusterSpec::default()));
     // Nobody answers the mock, so a reconcile that called the API would never finish.
@@ -55,7 +57,7 @@ async fn reconciling_a_docker_cluster_waits_for_the_next_change() {
 // ANCHOR_END: scaffold_makes_no_calls
 
 #[tokio::test]
-async fn reconciling_a_docker_machine_waits_for_the_next_change() {
+async fn step_1_4_reconciling_a_docker_machine_waits_for_the_next_change() {
     let (ctx, mut handle) = recording_client();
     let machine = Arc::new(DockerMachine::new(
         "demo-md-0",
@@ -71,4 +73,50 @@ async fn reconciling_a_docker_machine_waits_for_the_next_change() {
     .expect("reconciles");
     assert_eq!(action, Action::await_change());
     assert_no_request(&mut handle).await;
+}
+
+/// Whether `requests` holds a list and a watch of `plural`, our group's.
+fn lists_and_watches(requests: &[String], plural: &str) -> bool {
+    let path = format!("GET /apis/infrastructure.cluster.x-k8s.io/v1alpha1/{plural}");
+    let listed = requests
+        .iter()
+        .any(|r| r.starts_with(&path) && !r.contains("watch=true"));
+    let watched = requests
+        .iter()
+        .any(|r| r.starts_with(&path) && r.contains("watch=true"));
+    listed && watched
+}
+
+#[tokio::test]
+async fn step_1_5_each_controller_lists_and_watches_its_kind_in_every_namespace() {
+    let server = WatchServer::default();
+    let requests = server.requests();
+    let (client, release_lists) = server.start();
+    release_lists.notify_one();
+    let ctx = Arc::new(Context { client });
+    let controllers = [
+        tokio::spawn(docker_cluster::run(ctx.clone())),
+        tokio::spawn(docker_machine::run(ctx)),
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !(lists_and_watches(&requests.all(), "dockerclusters")
+        && lists_and_watches(&requests.all(), "dockermachines"))
+    {
+        for controller in &controllers {
+            if controller.is_finished() {
+                let outcome = format!("{:?}", controller);
+                panic!("a controller stopped instead of watching: {outcome}");
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "expected a list and a watch of dockerclusters and of dockermachines (all \
+             namespaces: /apis/infrastructure.cluster.x-k8s.io/v1alpha1/...); got {:#?}",
+            requests.all()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for controller in controllers {
+        controller.abort();
+    }
 }

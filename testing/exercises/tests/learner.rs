@@ -1,0 +1,190 @@
+//! What a learner does, chapter by chapter: `scripts/jump.sh NN --exercises` writes the start of
+//! chapter NN into a fresh crate; `cargo test` there fails, naming the chapter's first step;
+//! each step's tests fail until that step's solution is back (in book order) and pass after;
+//! at the end the learner's crate passes all of the checkpoint's tests.
+//!
+//! The output of each step's tests, before and after, is what the book shows
+//! (`book/src/gen/steps/`): this test compares it with the committed files, and writes them
+//! when `CAPDKC_UPDATE_CAPTURES=1`. It builds the learner's crate with cargo in its own target
+//! directory (`target/tmp/learner`); the first run compiles the dependencies once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::LazyLock;
+
+use exercises::Step;
+use regex::Regex;
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn captures_dir() -> PathBuf {
+    repository().join("book/src/gen/steps")
+}
+
+/// Runs `cargo test ARGS` in the learner's crate; its output (the test binaries' stdout).
+fn cargo_test(crate_dir: &Path, args: &[&str]) -> (bool, String) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("learner");
+    let output: Output = Command::new(cargo)
+        .arg("test")
+        .args(args)
+        .current_dir(crate_dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("CAPDKC_UPDATE_CAPTURES")
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() && !stdout.contains("test result:") {
+        // It did not even build: show why.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        panic!(
+            "`cargo test {}` in {} did not build:\n{stderr}",
+            args.join(" "),
+            crate_dir.display()
+        );
+    }
+    (output.status.success(), stdout)
+}
+
+static FINISHED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"finished in \d+\.\d+s").expect("valid"));
+static THREAD_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(thread '[^']*') \(\d+\)").expect("valid"));
+static STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"step (\d+\.\d+)").expect("valid"));
+
+/// The output as the book shows it: no timings or thread ids, which differ from run to run.
+fn normalised(output: &str) -> String {
+    let output = FINISHED.replace_all(output, "finished in 0.00s");
+    let output = THREAD_ID.replace_all(&output, "$1");
+    output.trim().to_owned() + "\n"
+}
+
+/// Compares `output` with the committed capture `name`, or writes it when asked to.
+fn capture(name: &str, output: &str, stale: &mut Vec<String>) {
+    let file = captures_dir().join(format!("{name}.txt"));
+    let output = normalised(output);
+    if std::env::var("CAPDKC_UPDATE_CAPTURES").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(captures_dir()).expect("creates the captures directory");
+        std::fs::write(&file, &output).expect("writes the capture");
+    } else if std::fs::read_to_string(&file).ok().as_deref() != Some(output.as_str()) {
+        stale.push(format!("{} (now:\n{output})", file.display()));
+    }
+}
+
+/// Checkpoint NN's directory and the steps of chapter NN, for every chapter with exercises.
+fn chapters() -> Vec<(u8, PathBuf, Vec<Step>)> {
+    let checkpoints = repository().join("checkpoints");
+    let dirs = exercises::checkpoint_dirs(&checkpoints).expect("the checkpoints");
+    dirs.into_iter()
+        .filter_map(|(number, dir)| {
+            let steps = exercises::steps(&dir, number).expect("the exercises");
+            (!steps.is_empty()).then_some((number, dir, steps))
+        })
+        .collect()
+}
+
+fn jump(chapter: u8, crate_dir: &Path) {
+    let status = Command::new("bash")
+        .arg(repository().join("scripts/jump.sh"))
+        .arg(format!("{chapter:02}"))
+        .arg(crate_dir)
+        .args(["--exercises", "--force"])
+        .env("CAPDKC_EXERCISES", env!("CARGO_BIN_EXE_exercises"))
+        .output()
+        .expect("jump.sh runs");
+    assert!(
+        status.status.success(),
+        "jump.sh {chapter:02} --exercises failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn a_learner_works_through_every_chapter_step_by_step() {
+    // A fresh directory, outside the repository as a learner's own crate may be.
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let crate_dir = work.path().join("workshop");
+    let mut stale = Vec::new();
+    for (chapter, checkpoint, steps) in chapters() {
+        jump(chapter, &crate_dir);
+        let (passed, output) = cargo_test(&crate_dir, &[]);
+        assert!(
+            !passed,
+            "chapter {chapter}'s start state passes its tests already"
+        );
+        let first = STEP.captures(&output).map(|c| c[1].to_owned());
+        assert_eq!(
+            first.as_deref(),
+            Some(format!("{}", steps[0]).as_str()),
+            "`cargo test` at the start of chapter {chapter} should name step {} first:\n{output}",
+            steps[0]
+        );
+        let tests = exercises::step_tests(&checkpoint).expect("the step tests");
+        let rename = |text: &str| {
+            text.replace(&format!("checkpoint-{chapter:02}"), "workshop")
+                .replace(&format!("checkpoint_{chapter:02}"), "workshop")
+        };
+        for step in &steps {
+            let files = tests
+                .get(step)
+                .unwrap_or_else(|| panic!("step {step} has tests"));
+            let prefix = step.test_prefix();
+            let run = |file: &Path| {
+                let target = file
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                cargo_test(&crate_dir, &["--test", &target, &prefix])
+            };
+            let mut before = String::new();
+            for file in files.keys() {
+                let (passed, output) = run(file);
+                assert!(
+                    !passed,
+                    "step {step}'s tests in {} pass before it is written:\n{output}",
+                    file.display()
+                );
+                assert!(
+                    output.contains(&format!("step {step}")),
+                    "step {step}'s failing tests should name it:\n{output}"
+                );
+                before.push_str(&output);
+            }
+            exercises::put_back(&crate_dir, &checkpoint, *step, rename)
+                .expect("puts the solution back");
+            let mut after = String::new();
+            for file in files.keys() {
+                let (passed, output) = run(file);
+                assert!(
+                    passed,
+                    "step {step}'s tests in {} fail with its solution:\n{output}",
+                    file.display()
+                );
+                after.push_str(&output);
+            }
+            capture(&format!("{step}-before"), &before, &mut stale);
+            capture(&format!("{step}-after"), &after, &mut stale);
+        }
+        let (passed, output) = cargo_test(&crate_dir, &[]);
+        assert!(
+            passed,
+            "with every solution back, chapter {chapter}'s crate fails:\n{output}"
+        );
+    }
+    assert!(
+        stale.is_empty(),
+        "the book's captured step outputs are stale; run with CAPDKC_UPDATE_CAPTURES=1:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn every_exercise_has_its_tests_and_every_step_test_its_exercise() {
+    let problems = exercises::problems(&repository().join("checkpoints")).expect("reads");
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
