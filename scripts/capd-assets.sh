@@ -205,18 +205,23 @@ build() {
 }
 
 # Edits the controller file (a different log message each run), rebuilds, restores it.
+# Global, so that the EXIT traps still see them when the functions have returned.
+edit_binary="$out/.capd-edit.tmp"
+cold_binary="$out/.capd-cold.tmp"
+cold_cache=""
+
 edit_loop() {
-  local runs="$1" binary="$out/.capd-edit.tmp"
+  local runs="$1"
   setup_go
   lock
   prepare_source
-  trap 'cp "$src/.edited-file.orig" "$src/$edited_file"; rm -f "$binary"' EXIT
+  trap 'cp "$src/.edited-file.orig" "$src/$edited_file"; rm -f "$edit_binary"' EXIT
   log "warming: a build of the unedited source (not measured)"
-  timed_build "$binary" >/dev/null
+  timed_build "$edit_binary" >/dev/null
   local run seconds
   for run in $(seq "$runs"); do
     sed "s/$edited_text/$edited_text (edit $run-$RANDOM)/" "$src/.edited-file.orig" >"$src/$edited_file"
-    seconds="$(timed_build "$binary")"
+    seconds="$(timed_build "$edit_binary")"
     log "edit $run: changed a log message in $edited_file, go build: $seconds s"
     record build.edit "$seconds"
   done
@@ -224,16 +229,16 @@ edit_loop() {
 
 # Builds once with an empty Go build cache (modules already downloaded): the cold compile.
 cold_builds() {
-  local runs="$1" binary="$out/.capd-cold.tmp" cache
+  local runs="$1"
   setup_go
   lock
   prepare_source
-  cache="$(mktemp -d "${TMPDIR:-/tmp}/capd-gocache.XXXXXX")"
-  trap 'rm -rf "$cache" "$binary"' EXIT
+  cold_cache="$(mktemp -d "${TMPDIR:-/tmp}/capd-gocache.XXXXXX")"
+  trap 'rm -rf "$cold_cache" "$cold_binary"' EXIT
   local run seconds
   for run in $(seq "$runs"); do
-    rm -rf "${cache:?}"/*
-    seconds="$(GOCACHE="$cache" timed_build "$binary")"
+    rm -rf "${cold_cache:?}"/*
+    seconds="$(GOCACHE="$cold_cache" timed_build "$cold_binary")"
     log "cold build $run (empty GOCACHE): $seconds s"
     record build.cold "$seconds"
   done
