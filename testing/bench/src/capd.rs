@@ -28,14 +28,18 @@
 //! and is removed at the end (also on errors), with the `kind` network and the image tag when
 //! this run created them.
 
+mod figures;
+mod host;
 mod relay;
 
+use figures::{CapdFigures, PeerRow, ScaleFigures};
+use host::DockerHost;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use apiserver_harness::{
@@ -43,7 +47,7 @@ use apiserver_harness::{
     create_namespace, dynamic_api, install_crds, install_shipped_rbac, refusals, requests_of,
     summary,
 };
-use capdkc_docker::test_support::{LB_TEST_IMAGE, NODE_TEST_IMAGE};
+use capdkc_docker::test_support::NODE_TEST_IMAGE;
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
@@ -52,7 +56,7 @@ use kube::{Api, Client, ResourceExt as _};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::report::{Raw, median};
+use crate::report::Raw;
 
 /// The directory `scripts/capd-assets.sh` prints.
 pub const ASSETS_ENV: &str = "CAPDKC_CAPD_ASSETS";
@@ -70,6 +74,8 @@ const CONTRACT_LABELS: [(&str, &str); 2] = [
 /// A log line of CAPD's when a node container cannot be created or started.
 const MACHINE_FAILURE: &str = "failed to create worker DockerMachine";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long the machine phase waits for CAPD to have tried every node container.
+const MACHINES_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `scripts/capd-assets.sh` output.
 #[derive(Clone, Debug)]
@@ -204,365 +210,6 @@ impl Default for Options {
     }
 }
 
-/// One run with N DockerClusters (and then N DockerMachines).
-#[derive(Clone, Debug, Default)]
-pub struct ScaleFigures {
-    pub n: usize,
-    /// Creating N Clusters + DockerClusters until the last DockerCluster reports
-    /// `status.initialization.provisioned: true`.
-    pub provision_s: f64,
-    /// The provider's share: from core setting the first owner to the last one provisioned.
-    pub provision_from_owner_s: f64,
-    /// Until core marked the last Cluster `infrastructureProvisioned`.
-    pub cluster_infrastructure_s: f64,
-    /// Load balancer containers running once provisioned (should be N).
-    pub lb_running: usize,
-    /// VmRSS with N DockerClusters provisioned, 3 s after the last one.
-    pub rss_clusters_mib: f64,
-    /// DockerCluster reconciles from creation until converged (+3 s), per DockerCluster.
-    pub reconciles_per_cluster: f64,
-    /// Writes by CAPD's ServiceAccount per converged DockerCluster when each one is poked.
-    pub api_writes_per_object_poked: f64,
-    /// Reconciles (all controllers) per converged DockerCluster in the quiet window.
-    pub window_reconciles_per_object: f64,
-    /// Writes per converged DockerCluster in the quiet window.
-    pub window_api_writes_per_object: f64,
-    /// What those window writes were (`verb group/resource -> code`).
-    pub window_writes: Vec<String>,
-    /// VmRSS once N DockerMachines (owned by Machines, with bootstrap data) exist as well and
-    /// CAPD has been failing to start their node containers for a few seconds.
-    pub rss_clusters_and_machines_mib: f64,
-    /// The DockerMachines CAPD tried and failed to start a container for.
-    pub machines_failing: usize,
-}
-
-/// Everything measured for CAPD.
-#[derive(Clone, Debug, Default)]
-pub struct CapdFigures {
-    pub version: String,
-    pub binary_mb: f64,
-    pub binary_stripped_mb: Option<f64>,
-    /// Start to `/readyz` 200, every run.
-    pub ready_ms: Vec<f64>,
-    /// VmRSS 2 s after ready, every run.
-    pub rss_idle_mib: Vec<f64>,
-    pub scale: Vec<ScaleFigures>,
-    /// From `build-times.tsv` (seconds): build.first, build.noop, build.edit, build.cold.
-    pub build_s: BTreeMap<String, Vec<f64>>,
-    /// `docker run --privileged` on this host: the engine's answer.
-    pub privileged_error: String,
-    /// The DockerCluster's LoadBalancerAvailable message when CAPD talks to Docker directly.
-    pub lb_error_as_is: String,
-    /// CAPD's error for a DockerMachine's node container (through the relay, still privileged).
-    pub machine_error: String,
-    /// Load balancer creates the relay made unprivileged.
-    pub relay_rewrites: usize,
-    pub lb_image: String,
-    /// Requests of CAPD's ServiceAccount that RBAC refused (none expected).
-    pub refusals: BTreeSet<String>,
-    /// Containers CAPD left that the cleanup removed.
-    pub leftovers_removed: Vec<String>,
-    /// Every cluster name of this run (and so every container's cluster label) starts with it.
-    pub run_prefix: String,
-}
-
-impl CapdFigures {
-    /// Raw lines in `runtime`'s format, keys prefixed `capd.`.
-    pub fn push_raw(&self, raw: &mut Raw) {
-        raw.push("capd.size.binary", self.binary_mb);
-        if let Some(mb) = self.binary_stripped_mb {
-            raw.push("capd.size.binary_stripped", mb);
-        }
-        for ms in &self.ready_ms {
-            raw.push("capd.manager.ready", *ms);
-        }
-        for mib in &self.rss_idle_mib {
-            raw.push("capd.manager.rss_idle", *mib);
-        }
-        for s in &self.scale {
-            let key = |name: &str| format!("capd.n{}.{name}", s.n);
-            raw.push(&key("provision_clusters"), s.provision_s);
-            raw.push(
-                &key("provision_clusters_from_owner"),
-                s.provision_from_owner_s,
-            );
-            raw.push(&key("rss_clusters"), s.rss_clusters_mib);
-            raw.push(
-                &key("rss_clusters_and_machines"),
-                s.rss_clusters_and_machines_mib,
-            );
-            raw.push(&key("reconciles_per_cluster"), s.reconciles_per_cluster);
-            raw.push(
-                &key("api_writes_per_object_poked"),
-                s.api_writes_per_object_poked,
-            );
-            raw.push(
-                &key("window_reconciles_per_object"),
-                s.window_reconciles_per_object,
-            );
-            raw.push(
-                &key("window_api_writes_per_object"),
-                s.window_api_writes_per_object,
-            );
-        }
-        for (key, values) in &self.build_s {
-            for value in values {
-                raw.push(&format!("capd.{key}"), *value);
-            }
-        }
-    }
-
-    /// The medians of one N's runs.
-    fn scale_medians(&self, n: usize) -> Option<ScaleFigures> {
-        let runs: Vec<&ScaleFigures> = self.scale.iter().filter(|s| s.n == n).collect();
-        let first = runs.first()?;
-        let m =
-            |f: fn(&ScaleFigures) -> f64| median(&runs.iter().map(|s| f(s)).collect::<Vec<_>>());
-        Some(ScaleFigures {
-            n,
-            provision_s: m(|s| s.provision_s),
-            provision_from_owner_s: m(|s| s.provision_from_owner_s),
-            cluster_infrastructure_s: m(|s| s.cluster_infrastructure_s),
-            lb_running: runs.iter().map(|s| s.lb_running).min().unwrap_or(0),
-            rss_clusters_mib: m(|s| s.rss_clusters_mib),
-            reconciles_per_cluster: m(|s| s.reconciles_per_cluster),
-            api_writes_per_object_poked: m(|s| s.api_writes_per_object_poked),
-            window_reconciles_per_object: m(|s| s.window_reconciles_per_object),
-            window_api_writes_per_object: m(|s| s.window_api_writes_per_object),
-            window_writes: first.window_writes.clone(),
-            rss_clusters_and_machines_mib: m(|s| s.rss_clusters_and_machines_mib),
-            machines_failing: runs.iter().map(|s| s.machines_failing).min().unwrap_or(0),
-        })
-    }
-
-    /// CAPD's row of the peers table, with the figures at `n`.
-    pub fn peer_row(&self, n: usize) -> PeerRow {
-        let scale = self.scale_medians(n);
-        PeerRow {
-            provider: format!("CAPD {} (Go)", self.version),
-            binary_mb: self.binary_stripped_mb.or(Some(self.binary_mb)),
-            ready_ms: Some(median(&self.ready_ms)),
-            rss_idle_mib: Some(median(&self.rss_idle_mib)),
-            rss_n_mib: scale.as_ref().map(|s| s.rss_clusters_and_machines_mib),
-            reconciles_per_object: scale.as_ref().map(|s| s.reconciles_per_cluster),
-            writes_per_object: scale.as_ref().map(|s| s.api_writes_per_object_poked),
-            edit_rebuild_s: self.build_s.get("build.edit").map(|v| median(v)),
-        }
-    }
-}
-
-/// Every figure, as a markdown table, then what CAPD could not do here.
-impl fmt::Display for CapdFigures {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = |v: f64| crate_number(v);
-        writeln!(f, "| CAPD {} | median |", self.version)?;
-        writeln!(f, "|---|---:|")?;
-        writeln!(
-            f,
-            "| binary (`make manager-capd` flags), MB | {} |",
-            n(self.binary_mb)
-        )?;
-        if let Some(mb) = self.binary_stripped_mb {
-            writeln!(f, "| binary, stripped, MB | {} |", n(mb))?;
-        }
-        writeln!(
-            f,
-            "| start to /readyz 200, ms | {} |",
-            n(median(&self.ready_ms))
-        )?;
-        writeln!(f, "| RSS idle, MiB | {} |", n(median(&self.rss_idle_mib)))?;
-        let mut sizes: Vec<usize> = self.scale.iter().map(|s| s.n).collect();
-        sizes.dedup();
-        for size in sizes {
-            let Some(s) = self.scale_medians(size) else {
-                continue;
-            };
-            writeln!(
-                f,
-                "| {size} DockerClusters: created to last provisioned, s | {} |",
-                n(s.provision_s)
-            )?;
-            writeln!(
-                f,
-                "| {size} DockerClusters: provider's share (first owner to last provisioned), s | {} |",
-                n(s.provision_from_owner_s)
-            )?;
-            writeln!(
-                f,
-                "| {size} DockerClusters: until core marks the last Cluster infrastructureProvisioned, s | {} |",
-                n(s.cluster_infrastructure_s)
-            )?;
-            writeln!(
-                f,
-                "| {size} DockerClusters: load balancer containers running | {} |",
-                s.lb_running
-            )?;
-            writeln!(
-                f,
-                "| RSS, {size} DockerClusters provisioned, MiB | {} |",
-                n(s.rss_clusters_mib)
-            )?;
-            writeln!(
-                f,
-                "| RSS, {size} DockerClusters + {size} DockerMachines (failing), MiB | {} |",
-                n(s.rss_clusters_and_machines_mib)
-            )?;
-            writeln!(
-                f,
-                "| {size} DockerMachines: node container refused (CAPD's log) | {} |",
-                s.machines_failing
-            )?;
-            writeln!(
-                f,
-                "| reconciles per DockerCluster to converge (+3 s) | {} |",
-                n(s.reconciles_per_cluster)
-            )?;
-            writeln!(
-                f,
-                "| API writes per converged DockerCluster, poked | {} |",
-                n(s.api_writes_per_object_poked)
-            )?;
-            writeln!(
-                f,
-                "| reconciles per converged DockerCluster, quiet window | {} |",
-                n(s.window_reconciles_per_object)
-            )?;
-            writeln!(
-                f,
-                "| API writes per converged DockerCluster, quiet window | {} |",
-                n(s.window_api_writes_per_object)
-            )?;
-        }
-        for (key, label) in [
-            ("build.first", "first build (shared Go cache), s"),
-            ("build.noop", "rebuild, nothing changed, s"),
-            (
-                "build.edit",
-                "rebuild after editing dockermachine_controller.go, s",
-            ),
-            ("build.cold", "build with an empty Go build cache, s"),
-        ] {
-            if let Some(values) = self.build_s.get(key) {
-                writeln!(f, "| {label} | {} |", n(median(values)))?;
-            }
-        }
-        writeln!(f)?;
-        writeln!(
-            f,
-            "- `docker run --privileged` here: {}",
-            self.privileged_error
-        )?;
-        writeln!(
-            f,
-            "- CAPD's load balancer, as is (privileged): {}",
-            self.lb_error_as_is
-        )?;
-        writeln!(
-            f,
-            "- CAPD's node containers (privileged, through the relay too): {}",
-            self.machine_error
-        )?;
-        writeln!(
-            f,
-            "- the relay made {} load balancer creates unprivileged; image {} was the local stand-in",
-            self.relay_rewrites, self.lb_image
-        )?;
-        writeln!(
-            f,
-            "- this run's containers: label {CLUSTER_LABEL}={}-*, all removed",
-            self.run_prefix
-        )?;
-        if !self.refusals.is_empty() {
-            writeln!(f, "- RBAC refused: {:?}", self.refusals)?;
-        }
-        if !self.leftovers_removed.is_empty() {
-            writeln!(
-                f,
-                "- containers CAPD left behind (removed): {:?}",
-                self.leftovers_removed
-            )?;
-        }
-        Ok(())
-    }
-}
-
-fn crate_number(value: f64) -> String {
-    let magnitude = value.abs();
-    if value.is_nan() {
-        "n/a".to_owned()
-    } else if value == 0.0 || magnitude >= 100.0 {
-        format!("{value:.0}")
-    } else if magnitude >= 10.0 {
-        format!("{value:.1}")
-    } else if magnitude >= 1.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.3}")
-    }
-}
-
-/// One provider's row of the peers table.
-#[derive(Clone, Debug, Default)]
-pub struct PeerRow {
-    pub provider: String,
-    pub binary_mb: Option<f64>,
-    pub ready_ms: Option<f64>,
-    pub rss_idle_mib: Option<f64>,
-    pub rss_n_mib: Option<f64>,
-    pub reconciles_per_object: Option<f64>,
-    pub writes_per_object: Option<f64>,
-    pub edit_rebuild_s: Option<f64>,
-}
-
-impl PeerRow {
-    /// The table's header and separator lines.
-    pub fn header(n: usize) -> String {
-        format!(
-            "| provider | binary, stripped (MB) | start to ready (ms) | RSS idle (MiB) | RSS, N = {n} (MiB) | reconciles per object to converge | API writes per converged object, poked | edit-rebuild (s) |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|"
-        )
-    }
-
-    /// Our provider's row from scripts/bench.sh's results.json (medians).
-    pub fn ours(results: &serde_json::Value) -> Self {
-        let figure = |key: &str| {
-            results["figures"]
-                .as_array()?
-                .iter()
-                .find(|f| f["key"] == key)?["median"]
-                .as_f64()
-        };
-        Self {
-            provider: "capdkc checkpoint-05 (Rust)".to_owned(),
-            binary_mb: figure("size.binary_stripped"),
-            ready_ms: figure("manager.ready"),
-            rss_idle_mib: figure("manager.rss_idle"),
-            rss_n_mib: figure("manager.rss_n"),
-            reconciles_per_object: figure("converge.reconciles_per_machine"),
-            writes_per_object: figure("converged.api_writes_per_object"),
-            edit_rebuild_s: figure("build.incremental_checkpoint"),
-        }
-    }
-}
-
-impl fmt::Display for PeerRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cell = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), crate_number);
-        write!(
-            f,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            self.provider,
-            cell(self.binary_mb),
-            cell(self.ready_ms),
-            cell(self.rss_idle_mib),
-            cell(self.rss_n_mib),
-            cell(self.reconciles_per_object),
-            cell(self.writes_per_object),
-            cell(self.edit_rebuild_s),
-        )
-    }
-}
-
 /// Measures CAPD: sizes, start and memory, the as-is errors, then each N through the relay.
 /// Docker is cleaned up before this returns, whether it succeeded or not.
 pub async fn measure(
@@ -572,9 +219,9 @@ pub async fn measure(
 ) -> anyhow::Result<CapdFigures> {
     let mut host = DockerHost::prepare(capd)?;
     let result = measure_with(options, assets, capd, &host).await;
-    let leftovers = host.cleanup();
+    let cleanup = host.cleanup();
     let mut figures = result?;
-    figures.leftovers_removed = leftovers?;
+    figures.cleanup = cleanup;
     Ok(figures)
 }
 
@@ -602,7 +249,9 @@ async fn measure_with(
     eprintln!("capd: start to ready, {} runs", options.runs);
     let mut last = None;
     for run in 0..options.runs.max(1) {
-        let mut process = stage.spawn(capd, None)?;
+        // One CAPD at a time: each one binds the same fixed port (MUX_PORT).
+        drop(last.take());
+        let mut process = stage.spawn(capd, None, &[])?;
         let ready = process.wait_ready().await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         figures.ready_ms.push(ready.as_secs_f64() * 1e3);
@@ -632,7 +281,14 @@ async fn measure_with(
             let upstream = relay::upstream_socket()
                 .context("the relay needs a Docker daemon on a Unix socket")?;
             let relay = relay::Relay::start(&relay_socket, upstream)?;
-            let mut process = stage.spawn(capd, Some(relay.docker_host()))?;
+            // One DockerMachine worker: the node containers fail one at a time. Docker 20.10
+            // loses count of the network's endpoints when many fail at once (see
+            // DockerHost::remove_network); DockerCluster concurrency stays at its default.
+            let mut process = stage.spawn(
+                capd,
+                Some(relay.docker_host()),
+                &["--dockermachine-concurrency=1"],
+            )?;
             process.wait_ready().await?;
             let names: Vec<String> = (0..n)
                 .map(|i| format!("{}-n{n}r{run}-{i}", host.prefix))
@@ -709,14 +365,24 @@ async fn scale_run(
 
     // The quiet window.
     let audit_mark = stage.control_plane.audit_events()?.len();
-    let before = process.reconciles(None).await?;
+    let before = reconciles_by_controller(&process.metrics().await?);
     tokio::time::sleep(options.window).await;
-    let window_reconciles = process.reconciles(None).await? - before;
+    let after = reconciles_by_controller(&process.metrics().await?);
+    let window_by_controller: BTreeMap<String, u64> = after
+        .into_iter()
+        .map(|(controller, total)| {
+            let delta = total - before.get(&controller).copied().unwrap_or(0);
+            (controller, delta)
+        })
+        .filter(|(_, delta)| *delta > 0)
+        .collect();
+    let window_reconciles: u64 = window_by_controller.values().sum();
     let window = stage.writes_since(audit_mark)?;
 
     // N DockerMachines: owned, with bootstrap data, on provisioned clusters.
     create_machines(&stage.admin, names).await?;
-    let failing = wait_machines_failing(process, names.len(), options.timeout).await;
+    let failing =
+        wait_machines_failing(process, names.len(), options.timeout.min(MACHINES_TIMEOUT)).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss_clusters_and_machines_mib = process.rss_mib()?;
 
@@ -732,6 +398,7 @@ async fn scale_run(
         window_reconciles_per_object: window_reconciles as f64 / n as f64,
         window_api_writes_per_object: window.len() as f64 / n as f64,
         window_writes: summary(&window).into_iter().collect(),
+        window_reconciles_by_controller: window_by_controller,
         rss_clusters_and_machines_mib,
         machines_failing: failing,
     })
@@ -787,7 +454,12 @@ impl Stage {
     }
 
     /// Starts CAPD as its ServiceAccount; `docker_host` points it at the relay.
-    fn spawn(&self, capd: &CapdAssets, docker_host: Option<String>) -> anyhow::Result<CapdProcess> {
+    fn spawn(
+        &self,
+        capd: &CapdAssets,
+        docker_host: Option<String>,
+        extra_args: &[&str],
+    ) -> anyhow::Result<CapdProcess> {
         let dir = self.control_plane.dir();
         let cert_dir = dir.join("capd-webhook-certs");
         if !cert_dir.join("tls.crt").exists() {
@@ -815,6 +487,7 @@ impl Stage {
                 format!("--webhook-cert-dir={}", cert_dir.display()),
                 "--leader-elect=false".to_owned(),
             ])
+            .args(extra_args)
             .env("KUBECONFIG", &self.kubeconfig)
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
@@ -897,8 +570,12 @@ impl CapdProcess {
 
     /// `controller_runtime_reconcile_total` of one controller (all results), or of all.
     async fn reconciles(&self, controller: Option<&str>) -> anyhow::Result<u64> {
-        let text = http_get(self.metrics_port, "/metrics").await?;
-        Ok(reconcile_total(&text, controller))
+        Ok(reconcile_total(&self.metrics().await?, controller))
+    }
+
+    /// The text of `/metrics`.
+    async fn metrics(&self) -> anyhow::Result<String> {
+        http_get(self.metrics_port, "/metrics").await
     }
 }
 
@@ -917,6 +594,27 @@ fn reconcile_total(metrics: &str, controller: Option<&str>) -> u64 {
         .filter(|line| wanted.as_ref().is_none_or(|w| line.contains(w.as_str())))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
+}
+
+/// `controller_runtime_reconcile_total` per controller (all results).
+fn reconciles_by_controller(metrics: &str) -> BTreeMap<String, u64> {
+    let mut totals = BTreeMap::new();
+    for line in metrics
+        .lines()
+        .filter(|line| line.starts_with("controller_runtime_reconcile_total{"))
+    {
+        let Some((_, rest)) = line.split_once("controller=\"") else {
+            continue;
+        };
+        let controller = rest.split('"').next().unwrap_or_default().to_owned();
+        let value = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        *totals.entry(controller).or_insert(0) += value as u64;
+    }
+    totals
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -1245,169 +943,6 @@ fn stripped_size(binary: &Path) -> Option<f64> {
     size
 }
 
-/// What this run does to the Docker host, and undoes.
-struct DockerHost {
-    /// Every cluster name (and so every container's cluster label) starts with it.
-    prefix: String,
-    lb_image: String,
-    /// This run tagged the stand-in as CAPD's load balancer image.
-    tagged: bool,
-    network: String,
-    created_network: bool,
-    /// Docker creates a missing bind-mount source; CAPD mounts /lib/modules into every container.
-    lib_modules_was_absent: bool,
-    cleaned: bool,
-}
-
-impl DockerHost {
-    fn prepare(capd: &CapdAssets) -> anyhow::Result<Self> {
-        docker(&["version", "--format", "{{.Server.Version}}"])
-            .context("no Docker daemon answers (scripts/start-dockerd.sh)")?;
-        for image in [NODE_TEST_IMAGE, LB_TEST_IMAGE] {
-            docker(&["image", "inspect", "--format", "{{.Id}}", image]).with_context(|| {
-                format!("test image {image} is missing (scripts/build-test-images.sh)")
-            })?;
-        }
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let mut host = Self {
-            prefix: format!("capdb{:06x}", (nanos ^ std::process::id()) & 0xff_ffff),
-            lb_image: capd.lb_image().to_owned(),
-            tagged: false,
-            network: capd.network().to_owned(),
-            created_network: false,
-            lib_modules_was_absent: !Path::new("/lib/modules").exists(),
-            cleaned: false,
-        };
-        let stand_in = docker(&["image", "inspect", "--format", "{{.Id}}", LB_TEST_IMAGE])?;
-        match docker(&["image", "inspect", "--format", "{{.Id}}", &host.lb_image]) {
-            // Our own tag, left by an interrupted run: ours to remove.
-            Ok(id) => host.tagged = id == stand_in,
-            Err(_) => {
-                docker(&["tag", LB_TEST_IMAGE, &host.lb_image])?;
-                host.tagged = true;
-            }
-        }
-        if docker(&["network", "inspect", "--format", "{{.Id}}", &host.network]).is_err() {
-            docker(&[
-                "network",
-                "create",
-                "--label",
-                &format!("capdkc.bench/capd={}", host.prefix),
-                &host.network,
-            ])?;
-            host.created_network = true;
-        }
-        Ok(host)
-    }
-
-    /// What the engine answers to a privileged container.
-    fn privileged_error(&self) -> String {
-        let name = format!("{}-privileged-probe", self.prefix);
-        let label = format!("{CLUSTER_LABEL}={}", self.prefix);
-        match docker(&[
-            "run",
-            "--rm",
-            "--privileged",
-            "--name",
-            &name,
-            "--label",
-            &label,
-            NODE_TEST_IMAGE,
-            "true",
-        ]) {
-            Ok(_) => "none: privileged containers start on this host".to_owned(),
-            Err(error) => {
-                let _ = docker(&["rm", "-f", "-v", &name]);
-                // The CLI's first line, without its `docker: ` prefix and usage hint.
-                let text = error.to_string();
-                let first = text.lines().next().unwrap_or_default();
-                first.strip_prefix("docker: ").unwrap_or(first).to_owned()
-            }
-        }
-    }
-
-    /// How many of `clusters` have a running load balancer container.
-    fn running_load_balancers(&self, clusters: &[String]) -> anyhow::Result<usize> {
-        let filter = format!("label={ROLE_LABEL}=external-load-balancer");
-        let format = format!("{{{{.Label \"{CLUSTER_LABEL}\"}}}}");
-        let running = docker(&["ps", "--filter", &filter, "--format", &format])?;
-        let running: BTreeSet<&str> = running.lines().collect();
-        Ok(clusters
-            .iter()
-            .filter(|c| running.contains(c.as_str()))
-            .count())
-    }
-
-    /// Containers of this run (all states).
-    fn containers(&self) -> anyhow::Result<Vec<String>> {
-        let format = format!("{{{{.Names}}}}\t{{{{.Label \"{CLUSTER_LABEL}\"}}}}");
-        let list = docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={CLUSTER_LABEL}"),
-            "--format",
-            &format,
-        ])?;
-        Ok(list
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .filter(|(_, cluster)| cluster.starts_with(&self.prefix))
-            .map(|(name, _)| name.to_owned())
-            .collect())
-    }
-
-    /// Removes what CAPD left and what this run added; returns the containers it had to remove.
-    fn cleanup(&mut self) -> anyhow::Result<Vec<String>> {
-        if self.cleaned {
-            return Ok(Vec::new());
-        }
-        self.cleaned = true;
-        let leftovers = self.containers()?;
-        for name in &leftovers {
-            let _ = docker(&["rm", "-f", "-v", name]);
-        }
-        if self.created_network {
-            docker(&["network", "rm", &self.network])?;
-        }
-        if self.tagged {
-            docker(&["image", "rm", &self.lb_image])?;
-        }
-        if self.lib_modules_was_absent {
-            // Only the empty directory Docker made; rmdir refuses anything else.
-            let _ = std::fs::remove_dir("/lib/modules");
-        }
-        let left = self.containers()?;
-        ensure!(left.is_empty(), "containers left after cleanup: {left:?}");
-        Ok(leftovers)
-    }
-}
-
-impl Drop for DockerHost {
-    fn drop(&mut self) {
-        if let Err(error) = self.cleanup() {
-            eprintln!("capd: cleanup: {error:#}");
-        }
-    }
-}
-
-/// Runs the docker CLI; stdout on success, stderr as the error.
-fn docker(args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run the docker CLI")?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        bail!("{}", String::from_utf8_lossy(&output.stderr).trim())
-    }
-}
-
 /// `capdkc-bench capd`: measures, writes the raw file, prints the tables.
 pub async fn run_command(
     options: &Options,
@@ -1425,15 +960,20 @@ pub async fn run_command(
     let mut raw = Raw::default();
     figures.push_raw(&mut raw);
     raw.write(raw_path, measured)?;
+    ensure!(
+        figures.cleanup.problems.is_empty(),
+        "the Docker cleanup failed: {:?}",
+        figures.cleanup.problems
+    );
     println!("{figures}");
+    println!("{}", PeerRow::header());
+    if let Some(path) = results {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        println!("{}", PeerRow::ours(&serde_json::from_str(&text)?));
+    }
     for &n in &options.sizes {
-        println!("{}", PeerRow::header(n));
-        if let Some(path) = results {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            println!("{}", PeerRow::ours(&serde_json::from_str(&text)?));
-        }
-        println!("{}\n", figures.peer_row(n));
+        println!("{}", figures.peer_row(n));
     }
     Ok(())
 }
@@ -1443,6 +983,9 @@ mod tests {
     use std::io::Write as _;
 
     use apiserver_harness::{Needs, is_ci};
+    use capdkc_docker::test_support::LB_TEST_IMAGE;
+
+    use super::host::docker;
 
     use super::*;
 
@@ -1460,6 +1003,13 @@ mod tests {
             controller_runtime_reconcile_total{controller=\"dockermachine\",result=\"success\"} 5\n";
         assert_eq!(reconcile_total(metrics, Some("dockercluster")), 9);
         assert_eq!(reconcile_total(metrics, None), 14);
+        assert_eq!(
+            reconciles_by_controller(metrics),
+            BTreeMap::from([
+                ("dockercluster".to_owned(), 9),
+                ("dockermachine".to_owned(), 5)
+            ])
+        );
     }
 
     #[test]
@@ -1485,12 +1035,15 @@ mod tests {
 
     #[test]
     fn the_peer_row_reads_our_results() {
-        let results = json!({ "figures": [
+        let results = json!({ "machines": 20.0, "figures": [
             { "key": "manager.ready", "median": 12.5 },
             { "key": "size.binary_stripped", "median": 9.1 },
         ] });
         let row = PeerRow::ours(&results).to_string();
-        assert!(row.contains("| 9.10 | 12.5 | n/a |"), "{row}");
+        assert!(
+            row.contains("| 20 Machines converged; object: DockerMachine | 9.10 | 12.5 | n/a |"),
+            "{row}"
+        );
     }
 
     /// The CAPD measurement on real parts, N = 2: sane figures, and nothing left in Docker.
@@ -1545,6 +1098,11 @@ mod tests {
         );
         assert!(figures.relay_rewrites >= 2, "{figures:?}");
         assert!(figures.refusals.is_empty(), "{:?}", figures.refusals);
+        assert!(
+            figures.cleanup.problems.is_empty(),
+            "{:?}",
+            figures.cleanup.problems
+        );
         let prefix_left = docker(&[
             "ps",
             "-a",
