@@ -22,11 +22,14 @@
 //! front of Docker: it turns `Privileged` off for load balancer containers only. DockerClusters
 //! then provision (with the stand-in haproxy image tagged as CAPD's default load balancer image,
 //! nothing pulled); DockerMachines still fail when their node container starts, and that error is
-//! recorded too. N DockerMachines are therefore "created and failing", not converged.
+//! recorded too. N DockerMachines are therefore "created and failing", not converged. In those
+//! runs CAPD gets one DockerMachine worker (`--dockermachine-concurrency=1`; DockerClusters keep
+//! their default concurrency): Docker 20.10 leaks a network's endpoint count when many
+//! containers fail to start on it at once (see `host::DockerHost::remove_network`).
 //!
 //! Everything created in Docker carries the `io.x-k8s.kind.cluster` label with this run's prefix
 //! and is removed at the end (also on errors), with the `kind` network and the image tag when
-//! this run created them.
+//! this run created them. CAPD binds port 19000 whatever its flags, so one CAPD runs at a time.
 
 mod figures;
 mod host;

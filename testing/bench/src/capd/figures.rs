@@ -233,7 +233,7 @@ impl fmt::Display for CapdFigures {
             )?;
             writeln!(
                 f,
-                "| reconciles per converged DockerCluster, quiet window | {} |",
+                "| reconciles (all controllers) per converged DockerCluster, quiet window | {} |",
                 n(s.window_reconciles_per_object)
             )?;
             writeln!(
