@@ -125,18 +125,18 @@ fn problems(crd: &CustomResourceDefinition, columns_wanted: &[&str]) -> Vec<Stri
 #[test]
 fn step_1_1_docker_cluster_is_one_of_our_kinds() {
     let problems = problems(&DockerCluster::crd(), &["Cluster"]);
-    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+    assert!(problems.is_empty(), "step 1.1:\n{}\n", problems.join("\n"));
 }
 // ANCHOR_END: kind_tests
 
 #[test]
 fn step_1_2_docker_machine_is_one_of_our_kinds() {
     let problems = problems(&DockerMachine::crd(), &["Cluster", "Machine"]);
-    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+    assert!(problems.is_empty(), "step 1.2:\n{}\n", problems.join("\n"));
 }
 
 #[test]
-fn every_kind_listed_is_one_of_ours() {
+fn the_kinds_listed_are_ours() {
     // `crd()` panics at run time on some schema shapes, so call it for every kind.
     let crds = crdgen::crds();
     let kinds: Vec<&str> = crds
@@ -152,7 +152,7 @@ fn every_kind_listed_is_one_of_ours() {
 
 // ANCHOR: snapshot_test
 #[test]
-fn each_crd_matches_its_snapshot() {
+fn the_crds_match_their_snapshots() {
     for crd in crdgen::crds() {
         let yaml = crds::to_yaml(&crd).expect("CRD serialises");
         insta::assert_snapshot!(crds::file_name(&crd), yaml);

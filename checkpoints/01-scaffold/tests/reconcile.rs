@@ -94,7 +94,7 @@ async fn step_1_5_each_controller_lists_and_watches_its_kind_in_every_namespace(
     let (client, release_lists) = server.start();
     release_lists.notify_one();
     let ctx = Arc::new(Context { client });
-    let controllers = [
+    let mut controllers = vec![
         tokio::spawn(docker_cluster::run(ctx.clone())),
         tokio::spawn(docker_machine::run(ctx)),
     ];
@@ -102,16 +102,17 @@ async fn step_1_5_each_controller_lists_and_watches_its_kind_in_every_namespace(
     while !(lists_and_watches(&requests.all(), "dockerclusters")
         && lists_and_watches(&requests.all(), "dockermachines"))
     {
-        for controller in &controllers {
-            if controller.is_finished() {
-                let outcome = format!("{:?}", controller);
-                panic!("a controller stopped instead of watching: {outcome}");
-            }
+        if let Some(stopped) = controllers.iter().position(|c| c.is_finished()) {
+            let why = match controllers.swap_remove(stopped).await {
+                Err(error) if error.is_panic() => panic_text(error.into_panic()),
+                outcome => format!("{outcome:?}"),
+            };
+            panic!("step 1.5: a controller stopped instead of watching: {why}");
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "expected a list and a watch of dockerclusters and of dockermachines (all \
-             namespaces: /apis/infrastructure.cluster.x-k8s.io/v1alpha1/...); got {:#?}",
+            "step 1.5: expected a list and a watch of dockerclusters and of dockermachines in \
+             every namespace (/apis/infrastructure.cluster.x-k8s.io/v1alpha1/...); got {:#?}",
             requests.all()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -119,4 +120,12 @@ async fn step_1_5_each_controller_lists_and_watches_its_kind_in_every_namespace(
     for controller in controllers {
         controller.abort();
     }
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
 }
