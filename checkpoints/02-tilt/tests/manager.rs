@@ -30,7 +30,7 @@ async fn start(server: WatchServer) -> (Running, std::sync::Arc<tokio::sync::Not
 }
 
 #[tokio::test]
-async fn ready_once_both_watches_have_synced() {
+async fn step_2_2_ready_once_both_watches_have_synced() {
     let (running, release_lists) = start(WatchServer::default()).await;
     let probes = running.probe_address.expect("probes served");
     let (status, body) = get(probes, "/readyz").await;
@@ -50,7 +50,7 @@ async fn ready_once_both_watches_have_synced() {
 }
 
 #[tokio::test]
-async fn every_object_found_is_reconciled_once_and_counted() {
+async fn step_2_2_every_object_found_is_reconciled_once_and_counted() {
     let server = WatchServer::default().with_list(
         "dockerclusters",
         vec![docker_cluster("one"), docker_cluster("two")],

@@ -111,6 +111,40 @@ fn rbac_lets_the_controllers_watch_their_kinds() {
 }
 
 #[test]
+fn step_2_1_the_manager_elects_a_leader_and_serves_probes_and_metrics() {
+    let docs = documents(&config_dir().join("manager/manager.yaml"));
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("step 2.1: a Deployment in config/manager/manager.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str())
+        .collect();
+    for wanted in [
+        "--leader-elect",
+        "--health-probe-bind-address=:9440",
+        "--metrics-bind-address=:8080",
+    ] {
+        assert!(
+            args.contains(&wanted),
+            "step 2.1: the manager's args {args:?} lack {wanted}"
+        );
+    }
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        let http = &container[probe]["httpGet"];
+        assert_eq!(
+            (http["path"].as_str(), http["port"].as_str()),
+            (Some(path), Some("healthz")),
+            "step 2.1: the manager's {probe}"
+        );
+    }
+}
+
+#[test]
 fn rbac_lets_the_cluster_controller_do_its_work_and_no_more() {
     let role = documents(&config_dir().join("rbac/role.yaml")).remove(0);
     let infrastructure = "infrastructure.cluster.x-k8s.io";

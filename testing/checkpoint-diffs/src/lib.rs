@@ -145,25 +145,33 @@ pub fn record(root: &Path, number: u8) -> anyhow::Result<PathBuf> {
 }
 
 /// Generates every checkpoint after `number` again, from its predecessor and its recorded
-/// change. Returns the checkpoints written; stops at the first change that does not apply.
-pub fn carry(root: &Path, number: u8) -> anyhow::Result<Vec<String>> {
+/// change. A file whose recorded change does not apply any more (the later chapter rewrote the
+/// lines the edit touched, say) is kept as it was and reported: check it, then record that
+/// chapter. Returns the checkpoints written and those files.
+pub fn carry(root: &Path, number: u8) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let chain = checkpoints(root)?;
     let Some(start) = chain.iter().position(|c| c.number == number) else {
         bail!("checkpoint {number:02} does not exist");
     };
-    let mut written = Vec::new();
+    let (mut written, mut kept) = (Vec::new(), Vec::new());
     for pair in chain[start..].windows(2) {
         let (previous, next) = (&pair[0], &pair[1]);
-        let generated = generate(previous, next)?;
+        let (generated, conflicts) = generate(previous, next)?;
         tree::write(previous, next, &generated)?;
         written.push(next.name.clone());
+        kept.extend(conflicts);
     }
-    Ok(written)
+    Ok((written, kept))
 }
 
-/// `next`'s files as `previous` plus `next`'s recorded change.
-fn generate(previous: &Checkpoint, next: &Checkpoint) -> anyhow::Result<BTreeMap<PathBuf, String>> {
+/// `next`'s files as `previous` plus `next`'s recorded change; where a change does not apply,
+/// `next`'s file as it is, and the conflict.
+fn generate(
+    previous: &Checkpoint,
+    next: &Checkpoint,
+) -> anyhow::Result<(BTreeMap<PathBuf, String>, Vec<String>)> {
     let mut files = previous.files_renamed_to(next)?;
+    let current = next.files()?;
     let mut conflicts = Vec::new();
     for change in recorded_change(next)? {
         let path = PathBuf::from(&change.path);
@@ -174,17 +182,14 @@ fn generate(previous: &Checkpoint, next: &Checkpoint) -> anyhow::Result<BTreeMap
             Ok(None) => {
                 files.remove(&path);
             }
-            Err(conflict) => conflicts.push(conflict.to_string()),
+            Err(conflict) => {
+                conflicts.push(format!("checkpoints/{}/{conflict}", next.name));
+                match current.get(&path) {
+                    Some(text) => files.insert(path, text.clone()),
+                    None => files.remove(&path),
+                };
+            }
         }
     }
-    if !conflicts.is_empty() {
-        bail!(
-            "chapter {}'s recorded change does not apply to checkpoint {} any more (nothing was \
-             written):\n  {}",
-            &next.name[..2],
-            previous.name,
-            conflicts.join("\n  ")
-        );
-    }
-    Ok(files)
+    Ok((files, conflicts))
 }

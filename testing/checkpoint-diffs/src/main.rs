@@ -20,9 +20,15 @@ fn main() -> ExitCode {
             eprintln!("recorded {}", file.display());
             true
         }),
-        (Some("carry"), Some(n)) => checkpoint_diffs::carry(&root, n).map(|written| {
+        (Some("carry"), Some(n)) => checkpoint_diffs::carry(&root, n).map(|(written, kept)| {
             eprintln!("generated again: {}", written.join(", "));
-            true
+            for file in &kept {
+                eprintln!("kept as it was (its chapter's change does not apply): {file}");
+            }
+            if !kept.is_empty() {
+                eprintln!("check those files, then record their chapters (scripts/checkpoints.sh record NN)");
+            }
+            kept.is_empty()
         }),
         _ => {
             eprintln!("usage: checkpoint-diffs check | record NN | carry NN");

@@ -78,8 +78,9 @@ fn an_edit_to_checkpoint_03_not_carried_forward_is_named_and_carry_brings_it() {
     );
 
     record(root, 3).expect("records chapter 3's change");
-    let written = carry(root, 3).expect("carries");
+    let (written, kept) = carry(root, 3).expect("carries");
     assert_eq!(written, ["04-machine-controller", "05-template"]);
+    assert_eq!(kept, [] as [String; 0], "every change applied");
     assert_eq!(check(root).expect("checks"), []);
     for later in ["04-machine-controller", "05-template"] {
         let text =
@@ -135,4 +136,36 @@ fn a_copy_where_a_link_belongs_and_an_unrecorded_change_are_both_named() {
     );
     assert!(matches!(problems[0], Problem::Drift { .. }));
     assert!(matches!(problems[1], Problem::Copy { .. }));
+}
+
+#[test]
+fn a_change_that_no_longer_applies_keeps_the_later_file_and_says_so() {
+    let repository = copy_of_the_checkpoints();
+    let root = repository.path();
+    let checkpoints = root.join("checkpoints");
+    // Chapter 3 rewrites checkpoint 02's `setup`: an edit inside it cannot be carried.
+    let setup = checkpoints.join("02-tilt/src/controllers/mod.rs");
+    edit(
+        &setup,
+        "let docker_clusters = manager.watch",
+        "let docker_clusters = (manager).watch",
+    );
+    record(root, 2).expect("records chapter 2's change");
+    let before =
+        std::fs::read_to_string(checkpoints.join("03-cluster-controller/src/controllers/mod.rs"))
+            .expect("reads");
+    let (_, kept) = carry(root, 2).expect("carries");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        kept[0].starts_with(
+            "checkpoints/03-cluster-controller/src/controllers/mod.rs: the lines of hunk"
+        ),
+        "{kept:?}"
+    );
+    let after =
+        std::fs::read_to_string(checkpoints.join("03-cluster-controller/src/controllers/mod.rs"))
+            .expect("reads");
+    assert_eq!(before, after, "kept as it was");
+    record(root, 3).expect("records chapter 3's change");
+    assert_eq!(check(root).expect("checks"), []);
 }

@@ -76,31 +76,38 @@ pub fn start_state(dir: &Path, chapter: u8, solved: &[Step]) -> anyhow::Result<V
 }
 
 /// Puts the solution of `step`, as checkpoint `solutions` holds it, back into the learner's
-/// crate `dir` (started with [`start_state`]): each region's start state there becomes its
-/// solution. `rename` turns the checkpoint's names into the learner's (package, crate).
+/// crate `dir`, which started chapter `step.chapter` with [`start_state`] and has the steps of
+/// `solved` written since. The files of `step` are written as the checkpoint's with the steps
+/// still to come cut out; each must be, before, what the previous steps left. `rename` turns the
+/// checkpoint's names into the learner's (package, crate).
 pub fn put_back(
     dir: &Path,
     solutions: &Path,
     step: Step,
+    solved: &[Step],
     rename: impl Fn(&str) -> String,
 ) -> anyhow::Result<()> {
     let all = exercises(solutions)?;
     let Some(regions) = all.get(&step) else {
         bail!("step {step} has no exercise in {}", solutions.display());
     };
-    for exercise in regions {
-        let path = dir.join(&exercise.file);
-        let text = std::fs::read_to_string(&path)
+    let mut files: Vec<&PathBuf> = regions.iter().map(|e| &e.file).collect();
+    files.dedup();
+    let mut with_step = solved.to_vec();
+    with_step.push(step);
+    for file in files {
+        let checkpoint = std::fs::read_to_string(solutions.join(file))?;
+        let as_of = |done: &[Step]| {
+            let cut = |r: &Region| r.step.chapter == step.chapter && !done.contains(&r.step);
+            transform(&checkpoint, cut).map(|text| rename(&text))
+        };
+        let path = dir.join(file);
+        let current = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let start = rename(&exercise.region.start_state_lines().join("\n"));
-        let solution = rename(&exercise.region.solution.join("\n"));
-        if !text.contains(&start) {
-            bail!(
-                "{}: the start of step {step} is not there any more",
-                path.display()
-            );
+        if current != as_of(solved)? {
+            bail!("{}: not what the steps before {step} leave", path.display());
         }
-        std::fs::write(&path, text.replacen(&start, &solution, 1))?;
+        std::fs::write(&path, as_of(&with_step)?)?;
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ pub async fn run() -> anyhow::Result<()> {
 /// Watches both kinds and registers a controller for each with the manager. The manager runs
 /// them once this process leads and the watches have synced.
 pub fn setup(manager: &mut Manager) {
+    // EXERCISE: 2.2 Watch both kinds and give the manager a controller for each.
     let docker_clusters = manager.watch::<DockerCluster>();
     let docker_machines = manager.watch::<DockerMachine>();
     let ctx = Arc::new(Context {
@@ -53,5 +54,6 @@ pub fn setup(manager: &mut Manager) {
         docker_machine::reconcile,
         ctx,
     );
+    // EXERCISE_END
 }
 // ANCHOR_END: setup
