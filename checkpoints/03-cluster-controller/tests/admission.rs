@@ -8,6 +8,7 @@ mod support;
 use support::checkpoint;
 
 use checkpoint::api::{DockerCluster, DockerClusterSpec, IMAGE_REFERENCE};
+use kube::CustomResourceExt;
 use kube::core::cel::validate_cel_schema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -89,16 +90,58 @@ fn the_image_pattern_rejects_malformed_references() {
     }
 }
 
+/// DockerCluster `demo` with `spec`, from JSON: the tests compile before step 3.1 adds the
+/// load balancer's field (an unknown field is then dropped, and the test says so).
+fn docker_cluster_with(spec: Value) -> DockerCluster {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "infrastructure.cluster.x-k8s.io/v1alpha1",
+        "kind": "DockerCluster",
+        "metadata": { "name": "demo", "namespace": "default" },
+        "spec": spec,
+    }))
+    .expect("a DockerCluster")
+}
+
+#[test]
+fn step_3_1_the_spec_keeps_a_load_balancer_image_that_never_changes() {
+    let with_image = serde_json::json!({ "loadBalancer": { "image": "kindest/haproxy:v2" } });
+    let docker_cluster = docker_cluster_with(with_image.clone());
+    let kept = serde_json::to_value(&docker_cluster.spec).expect("serialises");
+    assert_eq!(
+        kept, with_image,
+        "step 3.1: spec.loadBalancer.image is not kept (no `load_balancer` field?)"
+    );
+    let old = docker_cluster.clone();
+    let changed =
+        docker_cluster_with(serde_json::json!({ "loadBalancer": { "image": "other:v3" } }));
+    let verdict = changed.validate_cel_update(&old);
+    assert!(
+        verdict
+            .as_ref()
+            .is_err_and(|e| format!("{e:?}").contains("loadBalancer cannot change")),
+        "step 3.1: changing the image should be refused (\"loadBalancer cannot change\"): {verdict:?}"
+    );
+    let schema = serde_json::to_value(DockerCluster::crd()).expect("the CRD");
+    let image = schema.pointer(
+        "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/loadBalancer/properties/image",
+    );
+    let pattern = image.and_then(|image| image["pattern"].as_str());
+    assert_eq!(
+        pattern,
+        Some(IMAGE_REFERENCE),
+        "step 3.1: the image must be a bounded image reference (`regex(pattern = IMAGE_REFERENCE)`)"
+    );
+}
+
 #[test]
 fn a_whole_object_is_checked_by_the_generated_method_too() {
-    let mut docker_cluster = DockerCluster::new("demo", DockerClusterSpec::default());
-    let old = docker_cluster.clone();
-    docker_cluster.spec.load_balancer = Some(checkpoint::api::DockerLoadBalancer {
-        image: Some("kindest/haproxy:v2".into()),
-    });
-    assert!(docker_cluster.validate_cel().is_ok(), "creation rules hold");
+    let empty = docker_cluster_with(serde_json::json!({}));
+    let with_image = docker_cluster_with(
+        serde_json::json!({ "loadBalancer": { "image": "kindest/haproxy:v2" } }),
+    );
+    assert!(with_image.validate_cel().is_ok(), "creation rules hold");
     assert!(
-        docker_cluster.validate_cel_update(&old).is_err(),
+        with_image.validate_cel_update(&empty).is_err(),
         "the image cannot be added later"
     );
 }

@@ -109,7 +109,7 @@ const FIRST_RECONCILE_DOCKER_STEPS: [&str; 9] = [
 
 // F1 (for the cluster): core has not set the owner reference yet; the Cluster watch wakes us.
 #[tokio::test]
-async fn without_an_owner_cluster_nothing_is_read_written_or_created() {
+async fn step_3_2_without_an_owner_cluster_nothing_is_written_or_created() {
     let mut h = Harness::new();
     let reconcile = h.reconcile(&docker_cluster().without_owner());
     let action = h.api.done(reconcile).await.expect("reconciles");
@@ -120,7 +120,7 @@ async fn without_an_owner_cluster_nothing_is_read_written_or_created() {
 
 // F4
 #[tokio::test]
-async fn an_externally_managed_docker_cluster_is_left_alone() {
+async fn step_3_2_an_externally_managed_docker_cluster_is_left_alone() {
     let mut h = Harness::new();
     let reconcile = h.reconcile(&docker_cluster().managed_by("terraform"));
     let action = h.api.done(reconcile).await.expect("reconciles");
@@ -163,13 +163,13 @@ async fn paused_writes_paused_once_and_nothing_else(cluster: Cluster, new: Docke
 
 // F3
 #[tokio::test]
-async fn a_cluster_paused_in_its_spec_gets_one_paused_write_and_no_docker_call() {
+async fn step_3_2_a_cluster_paused_in_its_spec_gets_one_paused_write_and_no_docker_call() {
     paused_writes_paused_once_and_nothing_else(cluster().paused(), docker_cluster()).await;
 }
 
 // F3
 #[tokio::test]
-async fn a_cluster_paused_by_annotation_gets_one_paused_write_and_no_docker_call() {
+async fn step_3_2_a_cluster_paused_by_annotation_gets_one_paused_write() {
     paused_writes_paused_once_and_nothing_else(cluster().paused_by_annotation(), docker_cluster())
         .await;
 }
@@ -185,7 +185,8 @@ async fn a_docker_cluster_paused_by_annotation_gets_one_paused_write_and_no_dock
 
 // ANCHOR: first_reconcile
 #[tokio::test]
-async fn first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_provisioned() {
+async fn step_3_3_first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_provisioned()
+ {
     let mut h = Harness::new();
     let new = docker_cluster();
     let reconcile = h.reconcile(&new);
@@ -235,7 +236,8 @@ async fn first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_
 // ANCHOR_END: first_reconcile
 
 #[tokio::test]
-async fn the_load_balancer_is_created_on_the_network_with_our_identity_and_the_endpoint_port() {
+async fn step_3_3_the_load_balancer_is_created_on_the_network_with_our_identity_and_the_endpoint_port()
+ {
     let mut h = Harness::new();
     let with_finalizer = docker_cluster().with_finalizer();
     let reconcile = h.reconcile(&with_finalizer);
@@ -278,7 +280,7 @@ async fn the_load_balancer_is_created_on_the_network_with_our_identity_and_the_e
 }
 
 #[tokio::test]
-async fn an_endpoint_the_user_set_is_kept_and_the_load_balancer_serves_its_port() {
+async fn step_3_3_an_endpoint_the_user_set_is_kept_and_the_load_balancer_serves_its_port() {
     let mut h = Harness::new();
     let own_endpoint = docker_cluster()
         .with_finalizer()
@@ -305,7 +307,7 @@ async fn an_endpoint_the_user_set_is_kept_and_the_load_balancer_serves_its_port(
 
 // The seed workshop's LoadBalancerImage step.
 #[tokio::test]
-async fn the_load_balancer_runs_the_image_the_spec_names() {
+async fn step_3_3_the_load_balancer_runs_the_image_the_spec_names() {
     let mut h = Harness::new();
     let image = "registry.example.test/haproxy:2.9";
     let custom = docker_cluster().with_finalizer().with_lb_image(image);
@@ -512,7 +514,7 @@ async fn a_load_balancer_name_taken_by_another_cluster_is_reported_once_and_left
 
 // ANCHOR: deletion
 #[tokio::test]
-async fn deletion_shows_deleting_then_removes_the_load_balancer_then_the_finalizer() {
+async fn step_3_4_deletion_shows_deleting_then_removes_the_load_balancer_then_the_finalizer() {
     let mut h = Harness::new();
     running_lb(&h.docker);
     let deleting = docker_cluster().converged().deleting();
@@ -558,7 +560,7 @@ async fn deletion_shows_deleting_then_removes_the_load_balancer_then_the_finaliz
 // F8 (deletion): a same-named container of another cluster is not ours to remove, and does not
 // hold our deletion back.
 #[tokio::test]
-async fn deletion_leaves_a_foreign_load_balancer_alone_and_still_lets_go() {
+async fn step_3_4_deletion_leaves_a_foreign_load_balancer_alone_and_still_lets_go() {
     let mut h = Harness::new();
     h.docker.add_container(foreign_lb());
     let deleting = docker_cluster().converged().deleting();
@@ -620,7 +622,7 @@ async fn deletion_waits_while_paused_and_completes_once_unpaused() {
 // F2: the owner reference is lost (a restore from backup): what carries our UID goes, then the
 // finalizer. Nothing is read: there is no Cluster to read.
 #[tokio::test]
-async fn deletion_without_an_owner_removes_what_carries_our_uid_then_the_finalizer() {
+async fn step_3_2_deletion_without_an_owner_removes_what_carries_our_uid_then_the_finalizer() {
     let mut h = Harness::new();
     running_lb(&h.docker);
     let mut other = foreign_lb();

@@ -145,9 +145,10 @@ pub fn record(root: &Path, number: u8) -> anyhow::Result<PathBuf> {
 }
 
 /// Generates every checkpoint after `number` again, from its predecessor and its recorded
-/// change. A file whose recorded change does not apply any more (the later chapter rewrote the
-/// lines the edit touched, say) is kept as it was and reported: check it, then record that
-/// chapter. Returns the checkpoints written and those files.
+/// change, and records each change again (its lines of context may have moved). A file whose
+/// recorded change does not apply any more (the later chapter rewrote the lines the edit
+/// touched, say) is kept as it was and reported: check it. Returns the checkpoints written and
+/// those files.
 pub fn carry(root: &Path, number: u8) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let chain = checkpoints(root)?;
     let Some(start) = chain.iter().position(|c| c.number == number) else {
@@ -158,6 +159,8 @@ pub fn carry(root: &Path, number: u8) -> anyhow::Result<(Vec<String>, Vec<String
         let (previous, next) = (&pair[0], &pair[1]);
         let (generated, conflicts) = generate(previous, next)?;
         tree::write(previous, next, &generated)?;
+        // The change is the same; only the lines around it may differ now.
+        record(root, next.number)?;
         written.push(next.name.clone());
         kept.extend(conflicts);
     }

@@ -26,7 +26,9 @@ fn main() -> ExitCode {
                 eprintln!("kept as it was (its chapter's change does not apply): {file}");
             }
             if !kept.is_empty() {
-                eprintln!("check those files, then record their chapters (scripts/checkpoints.sh record NN)");
+                eprintln!(
+                    "check those files: their chapters' changes are recorded as they now are"
+                );
             }
             kept.is_empty()
         }),

@@ -140,7 +140,11 @@ fn a_learner_works_through_every_chapter_step_by_step() {
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                cargo_test(&crate_dir, &["--test", &target, &prefix])
+                // One test at a time: the output, which the book shows, in a stable order.
+                cargo_test(
+                    &crate_dir,
+                    &["--test", &target, &prefix, "--", "--test-threads=1"],
+                )
             };
             let mut before = String::new();
             for file in files.keys() {

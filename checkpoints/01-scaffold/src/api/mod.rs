@@ -3,5 +3,5 @@
 mod docker_cluster;
 mod docker_machine;
 
-pub use docker_cluster::{DockerCluster, DockerClusterSpec, DockerClusterStatus};
-pub use docker_machine::{DockerMachine, DockerMachineSpec, DockerMachineStatus};
+pub use docker_cluster::*;
+pub use docker_machine::*;

@@ -57,9 +57,12 @@ use serde::{Deserialize, Serialize};
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.controlPlaneEndpoint) || has(self.controlPlaneEndpoint)"
 ).message("controlPlaneEndpoint cannot be removed once set"))]
+// EXERCISE: 3.1 The load balancer's image can be chosen once: a rule that it never changes.
 #[x_kube(validation = Rule::new(
     "has(self.loadBalancer) == has(oldSelf.loadBalancer) && (!has(self.loadBalancer) || self.loadBalancer == oldSelf.loadBalancer)"
 ).message("loadBalancer cannot change: its container is created once, from this image"))]
+// EXERCISE_START_STATE
+// EXERCISE_END
 #[serde(rename_all = "camelCase")]
 pub struct DockerClusterSpec {
     /// Where the workload cluster's API server is reached. Leave it empty: the controller sets
@@ -73,9 +76,12 @@ pub struct DockerClusterSpec {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub failure_domains: Vec<FailureDomain>,
 
+    // EXERCISE: 3.1 Let the spec choose the load balancer's image (the seed's LoadBalancerImage).
     /// The load-balancer container in front of the control-plane nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<DockerLoadBalancer>,
+    // EXERCISE_START_STATE
+    // EXERCISE_END
 }
 
 /// A host and port, as Cluster API's `APIEndpoint`.
@@ -96,6 +102,7 @@ pub struct ApiEndpoint {
     pub port: Option<i32>,
 }
 
+// EXERCISE: 3.1 The load balancer's settings: its image, a bounded image reference.
 /// The load balancer's settings.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct DockerLoadBalancer {
@@ -105,6 +112,8 @@ pub struct DockerLoadBalancer {
     #[schemars(length(min = 1, max = 512), regex(pattern = IMAGE_REFERENCE))]
     pub image: Option<String>,
 }
+// EXERCISE_START_STATE
+// EXERCISE_END
 
 /// The shape of an image reference: lower-case path components separated by `/` (the first may
 /// be a registry host with a port), then a tag, a digest or both.

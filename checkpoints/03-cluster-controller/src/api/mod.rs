@@ -5,8 +5,5 @@ pub mod conditions;
 mod docker_cluster;
 mod docker_machine;
 
-pub use docker_cluster::{
-    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
-    FailureDomain, IMAGE_REFERENCE, Initialization,
-};
-pub use docker_machine::{DockerMachine, DockerMachineSpec, DockerMachineStatus};
+pub use docker_cluster::*;
+pub use docker_machine::*;

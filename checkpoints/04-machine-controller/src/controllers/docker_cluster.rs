@@ -97,6 +97,7 @@ pub async fn reconcile(
     docker_cluster: Arc<DockerCluster>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
+    // EXERCISE: 3.2 Follow the contract: owner, pause, deletion, finalizer, then one status write.
     let namespace = docker_cluster
         .namespace()
         .ok_or_else(|| Error::NoNamespace(docker_cluster.name_any()))?;
@@ -147,6 +148,7 @@ pub async fn reconcile(
     }
     patch.apply(&api, &docker_cluster, &ctx.recorder).await?;
     result
+    // EXERCISE_END
 }
 // ANCHOR_END: reconcile
 
@@ -160,6 +162,7 @@ async fn reconcile_normal(
     patch: &mut StatusPatch<DockerCluster>,
     ctx: &Context,
 ) -> Result<Action, Error> {
+    // EXERCISE: 3.3 Run the load balancer, point the endpoint at it, report provisioned.
     patch.status.failure_domains = docker_cluster.spec.failure_domains.clone();
     let identity = identity(docker_cluster, cluster);
     let endpoint = docker_cluster
@@ -238,6 +241,7 @@ async fn reconcile_normal(
         provisioned: Some(true),
     });
     Ok(Action::requeue(RESYNC))
+    // EXERCISE_END
 }
 // ANCHOR_END: reconcile_normal
 
@@ -250,6 +254,7 @@ async fn reconcile_delete(
     mut patch: StatusPatch<DockerCluster>,
     ctx: &Context,
 ) -> Result<Action, Error> {
+    // EXERCISE: 3.4 Show Deleting, remove the load balancer, then let the object go.
     if !finalizer::has(docker_cluster, FINALIZER) {
         return Ok(Action::await_change());
     }
@@ -283,6 +288,7 @@ async fn reconcile_delete(
     }
     finalizer::remove(api, docker_cluster, FINALIZER).await?;
     Ok(Action::await_change())
+    // EXERCISE_END
 }
 // ANCHOR_END: reconcile_delete
 

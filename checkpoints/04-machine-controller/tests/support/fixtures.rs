@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::checkpoint::api::{
-    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
-    DockerMachine, Initialization,
+    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerMachine,
+    Initialization,
 };
 use super::checkpoint::controllers::Context;
 use super::checkpoint::controllers::docker_cluster::{self, FINALIZER};
@@ -226,11 +226,11 @@ impl DockerClusterFixture for DockerCluster {
         self
     }
 
-    fn with_lb_image(mut self, image: &str) -> Self {
-        self.spec.load_balancer = Some(DockerLoadBalancer {
-            image: Some(image.into()),
-        });
-        self
+    fn with_lb_image(self, image: &str) -> Self {
+        // Through JSON, so that the fixtures compile before step 3.1 adds the field.
+        let mut object = serde_json::to_value(&self).expect("serialises");
+        object["spec"]["loadBalancer"] = serde_json::json!({ "image": image });
+        serde_json::from_value(object).expect("a DockerCluster")
     }
 
     fn with_status(mut self, status: DockerClusterStatus) -> Self {

@@ -7,18 +7,7 @@ mod docker_cluster_template;
 mod docker_machine;
 mod docker_machine_template;
 
-pub use docker_cluster::{
-    ApiEndpoint, DockerCluster, DockerClusterSpec, DockerClusterStatus, DockerLoadBalancer,
-    FailureDomain, IMAGE_REFERENCE, Initialization,
-};
-pub use docker_cluster_template::{
-    DockerClusterTemplate, DockerClusterTemplateResource, DockerClusterTemplateSpec,
-};
-pub use docker_machine::{
-    DEFAULT_BOOTSTRAP_TIMEOUT, DockerMachine, DockerMachineSpec, DockerMachineStatus,
-    MachineAddress, Mount, parse_duration,
-};
-pub use docker_machine_template::{
-    DockerMachineTemplate, DockerMachineTemplateResource, DockerMachineTemplateSpec,
-    ObjectMetaTemplate,
-};
+pub use docker_cluster::*;
+pub use docker_cluster_template::*;
+pub use docker_machine::*;
+pub use docker_machine_template::*;
