@@ -56,9 +56,12 @@ static THREAD_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(thread '[^']*') \(\d+\)").expect("valid"));
 static STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"step (\d+\.\d+)").expect("valid"));
 
-/// The output as the book shows it: no timings or thread ids, which differ from run to run.
+/// The output as the book shows it: no timings or thread ids, which differ from run to run, and
+/// the repository's files by their path in it.
 fn normalised(output: &str) -> String {
-    let output = FINISHED.replace_all(output, "finished in 0.00s");
+    let root = repository().canonicalize().expect("the repository");
+    let output = output.replace(&format!("{}/", root.display()), "");
+    let output = FINISHED.replace_all(&output, "finished in 0.00s");
     let output = THREAD_ID.replace_all(&output, "$1");
     output.trim().to_owned() + "\n"
 }
