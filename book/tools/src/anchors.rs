@@ -70,6 +70,20 @@ pub fn region(text: &str, name: &str) -> Result<String, AnchorError> {
     Ok(dedent(&body))
 }
 
+/// The lines (0-based, exclusive of both markers) that region `name` spans.
+pub fn span(text: &str, name: &str) -> Result<std::ops::Range<usize>, AnchorError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| marker(line, true) == Some(name))
+        .ok_or(AnchorError::Missing)?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|line| marker(line, false) == Some(name))
+        .ok_or(AnchorError::Unterminated)?;
+    Ok(start + 1..start + 1 + end)
+}
+
 /// The whole file without marker lines.
 pub fn strip_markers(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|line| !is_marker(line)).collect();

@@ -10,7 +10,7 @@ use mdbook::MDBook;
 use mdbook::config::Config;
 use mdbook::renderer::HtmlHandlebars;
 
-use crate::{Capdkc, checks};
+use crate::{Capdkc, checks, exercise, expand};
 
 /// Preprocessors the CLI runs as commands; here they run in-process instead.
 const IN_PROCESS: [&str; 2] = ["capdkc", "admonish"];
@@ -27,11 +27,16 @@ pub struct Built {
 /// Builds the book configured by `book_root/book.toml` (in this repository, its top level) into
 /// `build_dir`, failing on anything a reader should not see: a directive that cannot be expanded
 /// (missing file, anchor, checkpoint), an admonition that does not render, a SUMMARY entry without
-/// a file, a directive left in the text, an empty code block, a broken relative link, a chapter
-/// without minutes or speaker notes, or any error mdBook logs.
+/// a file, a directive or marker left in the text, an empty code block, a broken relative link, a
+/// chapter without minutes or speaker notes, an exercise step the book does not teach, or any
+/// error mdBook logs.
 pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
     let mut config =
         Config::from_disk(book_root.join("book.toml")).context("cannot read book.toml")?;
+    let repository_root = config
+        .get("preprocessor.capdkc.repository-root")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     let removed = take_in_process_tables(&mut config)?;
     config.build.build_dir = build_dir.to_path_buf();
     config.build.create_missing = false;
@@ -46,7 +51,9 @@ pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
         .with_preprocessor(mdbook_admonish::Admonish);
 
     let (preprocessed, _) = book.preprocess_book(&HtmlHandlebars::new())?;
-    let problems = checks::check(&preprocessed, &book.source_dir());
+    let workspace = expand::workspace_for(book_root, repository_root.as_deref())?;
+    let steps = exercise::lines_written(&workspace)?.into_keys().collect();
+    let problems = checks::check(&preprocessed, &book.source_dir(), &steps);
     if !problems.is_empty() {
         bail!(
             "the book has {} problem(s):\n  {}",

@@ -1,21 +1,29 @@
 //! Checks on the fully preprocessed book: what mdBook lets through but a reader must never see.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::LazyLock;
 
+use exercises::Step;
 use mdbook::book::{Book, BookItem};
 use regex::Regex;
+
+use crate::measure;
 
 static MINUTES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<!--\s*minutes:\s*(\d+)\s*-->").expect("valid"));
 static MD_LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\]\(([^)#:\s]+\.md)(#[^)\s]*)?\)").expect("valid"));
+static EXERCISE_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bEXERCISE(_END|_START_STATE|: \d)").expect("valid"));
 static ANCHOR_MARKER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bANCHOR(_END)?:\s*\w").expect("valid"));
 
-/// Every problem found, each naming its chapter; empty when the book is fit to publish.
-pub fn check(book: &Book, src_dir: &Path) -> Vec<String> {
+/// Every problem found, each naming its chapter; empty when the book is fit to publish. `steps`
+/// are the exercise steps of the checkpoints, each of which a page must teach.
+pub fn check(book: &Book, src_dir: &Path, steps: &BTreeSet<Step>) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut taught: BTreeMap<Step, Vec<String>> = BTreeMap::new();
     for item in book.iter() {
         let BookItem::Chapter(chapter) = item else {
             continue;
@@ -41,6 +49,29 @@ pub fn check(book: &Book, src_dir: &Path) -> Vec<String> {
                 "chapter `{name}`: an ANCHOR marker line reached the page"
             ));
         }
+        if EXERCISE_MARKER.is_match(content) {
+            problems.push(format!(
+                "chapter `{name}`: an EXERCISE marker line reached the page"
+            ));
+        }
+        let measured = measure::measure(content);
+        let headed: BTreeSet<Step> = measured.steps.iter().map(|s| s.step).collect();
+        let shown: BTreeSet<Step> = measured.exercises.iter().copied().collect();
+        for step in headed.symmetric_difference(&shown) {
+            problems.push(if headed.contains(step) {
+                format!("chapter `{name}`: a `Step {step}` heading but no `{{{{#exercise}}}}` shows step {step}")
+            } else {
+                format!("chapter `{name}`: shows step {step} but has no `Step {step}` heading")
+            });
+        }
+        for step in &shown {
+            if !steps.contains(step) {
+                problems.push(format!(
+                    "chapter `{name}`: step {step} is not an exercise of the checkpoints"
+                ));
+            }
+            taught.entry(*step).or_default().push(name.clone());
+        }
         if has_empty_code_block(content) {
             problems.push(format!("chapter `{name}`: empty code block"));
         }
@@ -62,6 +93,18 @@ pub fn check(book: &Book, src_dir: &Path) -> Vec<String> {
                     "chapter `{name}`: link to `{target}`, which does not exist"
                 ));
             }
+        }
+    }
+    for step in steps {
+        match taught.get(step).map(Vec::as_slice) {
+            None | Some([]) => problems.push(format!(
+                "step {step} is an exercise of the checkpoints that no page teaches (`{{{{#exercise}}}}`)"
+            )),
+            Some([_]) => {}
+            Some(pages) => problems.push(format!(
+                "step {step} is taught on more than one page: {}",
+                pages.join(", ")
+            )),
         }
     }
     problems

@@ -65,12 +65,14 @@ fn read_if_present(dir: &Path, relative: &PathBuf, files: &[PathBuf]) -> Option<
     if !files.contains(relative) {
         return None;
     }
-    // Anchor markers are book plumbing, not code: leave them out of diffs. A file that is not
-    // UTF-8 shows as changed without a textual diff.
-    Some(match std::fs::read_to_string(dir.join(relative)) {
-        Ok(text) => crate::anchors::strip_markers(&text),
-        Err(_) => String::from("\u{0}binary"),
-    })
+    // Anchor and exercise markers are book plumbing, not code: leave them out of diffs. A file
+    // that is not UTF-8 shows as changed without a textual diff.
+    let text = match std::fs::read_to_string(dir.join(relative)) {
+        Ok(text) => text,
+        Err(_) => return Some(String::from("\u{0}binary")),
+    };
+    let solved = exercises::solved(&text).unwrap_or(text);
+    Some(crate::anchors::strip_markers(&solved))
 }
 
 fn rename_package(text: &str, from: &str, to: &str) -> String {

@@ -8,6 +8,10 @@
 //! | `{{#cp-crd NN Kind}}` | the committed CRD YAML of a kind |
 //! | `{{#cp-tree NN}}` | the files of a checkpoint |
 //! | `{{#repo path:anchor}}`, `{{#repo path}}` | a region or all of any repository file (the given crates, scripts) |
+//! | `{{#exercise NN path:anchor}}` | the anchored code as the learner's step starts, the solution folded ([`crate::exercise`]) |
+//! | `{{#step-output N.M before\|after}}` | a step's test command and its captured output |
+//!
+//! Code is shown as the checkpoint's solution reads: exercise markers and start states left out.
 //!
 //! `{{#schedule ...}}`, the workshop timing table, needs the whole book and lives in
 //! [`crate::schedule`].
@@ -19,10 +23,10 @@ use anyhow::{Context, anyhow, bail};
 use regex::Regex;
 
 use crate::workspace::Workspace;
-use crate::{anchors, code, diff};
+use crate::{anchors, code, diff, exercise};
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{#(cp|cp-file|cp-diff|cp-crd|cp-tree|repo)(\s+[^}]*)?\}\}")
+    Regex::new(r"\{\{#(cp|cp-file|cp-diff|cp-crd|cp-tree|repo|exercise|step-output)(\s+[^}]*)?\}\}")
         .expect("valid directive pattern")
 });
 
@@ -94,6 +98,12 @@ fn expand(workspace: &Workspace, name: &str, args: &[&str]) -> anyhow::Result<St
                 _ => bail!("expected `{{{{#cp-diff NN MM [summary | path]}}}}`"),
             }
         }
+        ("exercise", [number, target]) => {
+            let (path, anchor) = split_anchor(target)?;
+            let anchor = anchor.ok_or_else(|| anyhow!("needs `path:anchor`"))?;
+            exercise::show(workspace, number, path, anchor)
+        }
+        ("step-output", [step, when]) => exercise::output(workspace, step, when),
         ("cp-crd", [number, kind]) => {
             let plural = format!("{}s", kind.to_lowercase());
             let file = workspace
@@ -125,7 +135,7 @@ fn split_anchor(target: &str) -> anyhow::Result<(&str, Option<&str>)> {
 
 fn show_region(workspace: &Workspace, file: &Path, anchor: Option<&str>) -> anyhow::Result<String> {
     let shown = workspace.display_path(file);
-    let text = workspace.read(file)?;
+    let text = workspace.read_solved(file)?;
     let body = match anchor {
         Some(name) => {
             anchors::region(&text, name).map_err(|e| anyhow!("anchor `{name}` in {shown} {e}"))?
@@ -137,7 +147,7 @@ fn show_region(workspace: &Workspace, file: &Path, anchor: Option<&str>) -> anyh
 
 fn show_focused(workspace: &Workspace, file: &Path, anchor: &str) -> anyhow::Result<String> {
     let shown = workspace.display_path(file);
-    let text = workspace.read(file)?;
+    let text = workspace.read_solved(file)?;
     let lines = anchors::lines_with_focus(&text, anchor)
         .map_err(|e| anyhow!("anchor `{anchor}` in {shown} {e}"))?;
     let language = code::language(&shown);

@@ -4,7 +4,9 @@ use mdbook::book::{Book, BookItem};
 use mdbook::errors::Result;
 use mdbook::preprocess::{Preprocessor, PreprocessorContext};
 
-use crate::{expand, schedule};
+use mdbook::book::Chapter;
+
+use crate::{exercise, expand, schedule};
 
 /// Expands `{{#cp ...}}` and its siblings, and `{{#schedule ...}}`; any directive that cannot be expanded fails the build
 /// with a message naming the chapter and the directive (mdBook's own `{{#include}}` would render
@@ -23,27 +25,24 @@ impl Preprocessor for Capdkc {
             .get("preprocessor.capdkc.repository-root")
             .and_then(|v| v.as_str());
         let workspace = expand::workspace_for(&ctx.root, configured)?;
-        // The schedule needs every page's minutes, so read them before any page changes.
-        let pages = schedule::pages(&book);
         let mut problems = Vec::new();
+        // The schedule measures the pages as readers see them: expand everything else first.
         book.for_each_mut(|item| {
-            let BookItem::Chapter(chapter) = item else {
-                return;
-            };
-            let here = chapter.path.clone().unwrap_or_default();
-            let expanded = schedule::expand_all(&chapter.content, &here, &pages)
-                .and_then(|content| expand::expand_all(&workspace, &content));
-            match expanded {
-                Ok(content) => chapter.content = content,
-                Err(errors) => {
-                    let file = chapter
-                        .source_path
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default();
-                    for error in errors {
-                        problems.push(format!("chapter `{}` ({file}): {error}", chapter.name));
-                    }
+            if let BookItem::Chapter(chapter) = item {
+                match expand::expand_all(&workspace, &chapter.content) {
+                    Ok(content) => chapter.content = content,
+                    Err(errors) => problems.extend(errors.into_iter().map(|e| located(chapter, e))),
+                }
+            }
+        });
+        let pages = schedule::pages(&book);
+        let lines = exercise::lines_written(&workspace)?;
+        book.for_each_mut(|item| {
+            if let BookItem::Chapter(chapter) = item {
+                let here = chapter.path.clone().unwrap_or_default();
+                match schedule::expand_all(&chapter.content, &here, &pages, &lines) {
+                    Ok(content) => chapter.content = content,
+                    Err(errors) => problems.extend(errors.into_iter().map(|e| located(chapter, e))),
                 }
             }
         });
@@ -61,4 +60,14 @@ impl Preprocessor for Capdkc {
     fn supports_renderer(&self, _renderer: &str) -> bool {
         true
     }
+}
+
+/// `error`, naming the chapter and its file.
+fn located(chapter: &Chapter, error: String) -> String {
+    let file = chapter
+        .source_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    format!("chapter `{}` ({file}): {error}", chapter.name)
 }

@@ -58,6 +58,12 @@ impl Workspace {
             .with_context(|| format!("file {} cannot be read", self.display_path(path)))
     }
 
+    /// Reads a file as the checkpoint's solution: exercise markers and start states left out.
+    pub fn read_solved(&self, path: &Path) -> anyhow::Result<String> {
+        let text = self.read(path)?;
+        exercises::solved(&text).with_context(|| self.display_path(path))
+    }
+
     /// Every file of a checkpoint, relative to its directory, sorted; build output, hidden files
     /// and insta snapshots (which repeat `config/crd/bases`) are left out.
     pub fn checkpoint_files(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

@@ -208,12 +208,13 @@ fn book_toml_at_the_top_level_renders_into_an_ignored_directory_outside_the_sour
 /// Three pages; the first holds the schedule of a 30-minute and a 60-minute path.
 fn scheduled_book(one: &str, two: &str) -> Fixture {
     let schedule = "{{#schedule
+        pace read=200 code=20 write=3 step=2 brief=5
         path short 30 Short talk
         path long 60 Long workshop
         demo.md  long=talk:5
-        one.md   short=demo:10    long=hands-on
+        one.md   short=demo:10    long=demo
         break    long=10
-        two.md   short=hands-on:15 long=hands-on
+        two.md   short=demo:15 long=demo
     }}";
     Fixture::with_pages(
         "# Summary\n\n- [Demo](demo.md)\n- [One](one.md)\n- [Two](two.md)\n",
@@ -235,13 +236,13 @@ fn a_schedule_shows_every_path_with_its_clock_and_total() {
         "Long workshop (60 min)",
         "href=\"one.html\"",
         "10 demo (0:00–0:10)",
-        "20 hands-on (0:05–0:25)",
+        "20 demo (0:05–0:25)",
         "<em>Break</em>",
         "10 (0:25–0:35)",
-        "25 hands-on (0:35–1:00)",
+        "25 demo (0:35–1:00)",
         "<strong>25 of 30</strong>",
         "<strong>60 of 60</strong>",
-        "<strong>50</strong>",
+        "5 min spare, 0 lines written",
     ] {
         assert!(html.contains(expected), "schedule lacks `{expected}`");
     }
@@ -254,7 +255,7 @@ fn a_path_over_its_target_fails_the_build() {
         &fixture,
         &[
             "chapter `Demo`",
-            "path `long` (Long workshop) takes 65 minutes, over its target of 60 by 5",
+            "path `long` (Long workshop) takes 65 minutes, which leaves 0 of the 0 spare it needs in 60",
         ],
     );
 }
@@ -274,7 +275,92 @@ fn a_page_without_minutes_fails_the_schedule() {
 #[test]
 fn a_schedule_naming_a_page_that_is_not_in_the_summary_fails() {
     let fixture = Fixture::with_chapter(&page(
-        "{{#schedule\npath short 30 Short\ndemo.md short=talk\ngone.md short=demo\n}}",
+        "{{#schedule\npace read=200 code=20 write=3 step=2 brief=5\npath short 30 Short\ndemo.md short=talk\ngone.md short=demo\n}}",
     ));
     assert_fails(&fixture, &["`gone.md` is not a page in SUMMARY.md"]);
+}
+
+const EXERCISE_PAGE: &str = "## Step 2.1: The answer\n\nWrite it.\n\n{{#exercise 02 src/step.rs:answer}}\n\n{{#step-output 2.1 before}}\n";
+
+#[test]
+fn an_exercise_shows_the_learners_start_and_folds_the_solution() {
+    let fixture = Fixture::with_exercise(
+        "# Summary\n\n- [Demo](demo.md)\n",
+        &[("demo.md", &page(EXERCISE_PAGE))],
+    );
+    let built = fixture.build().unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(built.html_dir.join("demo.html")).expect("page");
+    for expected in [
+        "data-steps=\"2.1\"",
+        "as step 2.1 starts",
+        "todo!(\"step 2.1: return the answer (chapter 2)\")",
+        "<summary>Solution</summary>",
+        "6 * 7",
+        "$ cargo test step_2_1",
+        "test step_2_1_answers ... FAILED",
+    ] {
+        assert!(
+            html.contains(expected),
+            "the page lacks `{expected}`:\n{html}"
+        );
+    }
+    assert!(!html.contains("EXERCISE"), "no marker reaches the page");
+}
+
+#[test]
+fn checkpoint_code_is_shown_without_exercise_markers() {
+    let fixture = Fixture::with_exercise(
+        "# Summary\n\n- [Demo](demo.md)\n",
+        &[(
+            "demo.md",
+            &page(&format!(
+                "{{{{#cp 02 src/step.rs:answer}}}}\n\n{EXERCISE_PAGE}"
+            )),
+        )],
+    );
+    let built = fixture.build().unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(built.html_dir.join("demo.html")).expect("page");
+    assert!(!html.contains("EXERCISE"), "no marker reaches the page");
+}
+
+#[test]
+fn an_exercise_no_page_teaches_fails() {
+    let fixture = Fixture::with_exercise(
+        "# Summary\n\n- [Demo](demo.md)\n",
+        &[("demo.md", &page("No steps here."))],
+    );
+    assert_fails(
+        &fixture,
+        &["step 2.1 is an exercise of the checkpoints that no page teaches"],
+    );
+}
+
+#[test]
+fn a_step_without_its_heading_or_a_heading_without_its_step_fails() {
+    let fixture = Fixture::with_exercise(
+        "# Summary\n\n- [Demo](demo.md)\n",
+        &[(
+            "demo.md",
+            &page("{{#exercise 02 src/step.rs:answer}}\n\n## Step 2.2: Ghost\n"),
+        )],
+    );
+    assert_fails(
+        &fixture,
+        &[
+            "shows step 2.1 but has no `Step 2.1` heading",
+            "a `Step 2.2` heading but no `{{#exercise}}` shows step 2.2",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_capture_names_the_command_that_writes_it() {
+    let fixture = Fixture::with_exercise(
+        "# Summary\n\n- [Demo](demo.md)\n",
+        &[(
+            "demo.md",
+            &page(&EXERCISE_PAGE.replace("2.1 before", "2.1 after")),
+        )],
+    );
+    assert_fails(&fixture, &["CAPDKC_UPDATE_CAPTURES=1"]);
 }

@@ -89,11 +89,22 @@ fn listed_labels(docker: &FakeRuntime) -> BTreeMap<String, String> {
     labels
 }
 
+/// The one Event of `reason` among `events`.
+fn event<'a>(events: &'a [Value], reason: &str) -> &'a Value {
+    let mut found = events.iter().filter(|e| e["reason"] == reason);
+    let event = found.next().unwrap_or_else(|| {
+        let reasons: Vec<&Value> = events.iter().map(|e| &e["reason"]).collect();
+        panic!("expected an Event {reason}, got {reasons:?}")
+    });
+    assert!(found.next().is_none(), "one Event {reason}");
+    event
+}
+
 /// The HAProxy configuration the fake holds in the load balancer.
 fn lb_config(docker: &FakeRuntime) -> String {
     let bytes = docker
         .file(LB, CONFIG_PATH)
-        .expect("the load balancer has a configuration");
+        .expect("no HAProxy configuration in the load balancer (step 3.4 writes it)");
     String::from_utf8(bytes).expect("the configuration is text")
 }
 
@@ -207,34 +218,28 @@ async fn step_3_3_first_reconcile_adds_the_finalizer_runs_the_load_balancer_then
     assert_eq!(h.docker.calls(), [], "no container before the finalizer");
     let with_finalizer = finalizer.answer_patched(&new);
 
-    // Then the load balancer, configured and reloaded, and then the endpoint pointing at it.
+    // Then the load balancer, and then the endpoint pointing at it.
     let endpoint = h.api.spec_apply().await;
-    assert_eq!(docker_steps(&h.docker), FIRST_RECONCILE_DOCKER_STEPS);
+    assert_eq!(
+        docker_steps(&h.docker)[..4],
+        FIRST_RECONCILE_DOCKER_STEPS[..4],
+        "the load balancer inspected, created, started and inspected for its address"
+    );
     insta::assert_yaml_snapshot!("first_reconcile_endpoint_patch", &endpoint.body);
     let with_endpoint = endpoint.answer_patched(&with_finalizer);
 
     // Then the status, in one write.
     let status = h.api.status_apply().await;
-    insta::assert_yaml_snapshot!("first_reconcile_status_patch", &status.body);
-    assert_eq!(
-        conditions(&status.body),
-        [
-            "Paused=False (NotPaused)",
-            "LoadBalancerAvailable=True (Available)",
-            "Ready=True (Ready)"
-        ]
-    );
     assert_eq!(status.body["status"]["initialization"]["provisioned"], true);
     status.answer_patched(&with_endpoint);
 
     // Then what happened, for `kubectl describe`.
-    let created = h.api.event("Normal", "LoadBalancerCreated").await;
+    let (result, events) = h.api.events_then_done(reconcile).await;
+    let created = event(&events, "LoadBalancerCreated");
     assert_eq!(created["note"], "demo-lb");
-    h.api.event("Normal", "LoadBalancerConfigured").await;
-    let endpoint_set = h.api.event("Normal", "ControlPlaneEndpointSet").await;
+    let endpoint_set = event(&events, "ControlPlaneEndpointSet");
     assert_eq!(endpoint_set["note"], format!("{LB_IP}:6443"));
-
-    let action = h.api.done(reconcile).await.expect("reconciles");
+    let action = result.expect("reconciles");
     assert_eq!(action, Action::requeue(RESYNC), "looked at again to heal");
 }
 // ANCHOR_END: first_reconcile
@@ -247,14 +252,8 @@ async fn step_3_3_the_load_balancer_is_created_on_the_network_with_our_identity_
     let reconcile = h.reconcile(&with_finalizer);
     h.api.spec_apply().await.answer_patched(&with_finalizer);
     h.api.status_apply().await.answer_patched(&with_finalizer);
-    for reason in [
-        "LoadBalancerCreated",
-        "LoadBalancerConfigured",
-        "ControlPlaneEndpointSet",
-    ] {
-        h.api.event("Normal", reason).await;
-    }
-    h.api.done(reconcile).await.expect("reconciles");
+    let (result, _) = h.api.events_then_done(reconcile).await;
+    result.expect("reconciles");
 
     let spec = created_spec(&h.docker);
     assert_eq!(spec.name, LB);
@@ -270,6 +269,74 @@ async fn step_3_3_the_load_balancer_is_created_on_the_network_with_our_identity_
         }],
         "only the endpoint port, on loopback"
     );
+}
+
+#[tokio::test]
+async fn step_3_3_an_endpoint_the_user_set_is_kept_and_its_port_published() {
+    let mut h = Harness::new();
+    let own_endpoint = docker_cluster()
+        .with_finalizer()
+        .with_endpoint("cp.demo.example", 7443);
+    let reconcile = h.reconcile(&own_endpoint);
+    // No apply of the spec: straight to the status.
+    let status = h.api.status_apply().await;
+    status.answer_patched(&own_endpoint);
+    let (result, _) = h.api.events_then_done(reconcile).await;
+    result.expect("reconciles");
+
+    let spec = created_spec(&h.docker);
+    let published: Vec<&str> = spec
+        .ports
+        .iter()
+        .map(|port| port.container_port.as_str())
+        .collect();
+    assert_eq!(published, ["7443/tcp"]);
+}
+
+// The seed workshop's LoadBalancerImage step.
+#[tokio::test]
+async fn step_3_3_the_load_balancer_runs_the_image_the_spec_names() {
+    let mut h = Harness::new();
+    let image = "registry.example.test/haproxy:2.9";
+    let custom = docker_cluster().with_finalizer().with_lb_image(image);
+    let reconcile = h.reconcile(&custom);
+    h.api.spec_apply().await.answer_patched(&custom);
+    h.api.status_apply().await.answer_patched(&custom);
+    let (result, _) = h.api.events_then_done(reconcile).await;
+    result.expect("reconciles");
+    assert_eq!(created_spec(&h.docker).image, image);
+}
+
+// ANCHOR: routed
+#[tokio::test]
+async fn step_3_4_haproxy_is_configured_for_the_control_plane_and_the_load_balancer_available() {
+    let mut h = Harness::new();
+    let with_finalizer = docker_cluster().with_finalizer();
+    let reconcile = h.reconcile(&with_finalizer);
+    h.api.spec_apply().await.answer_patched(&with_finalizer);
+    assert_eq!(
+        docker_steps(&h.docker),
+        FIRST_RECONCILE_DOCKER_STEPS,
+        "step 3.4: the load balancer, then HAProxy's configuration written and reloaded"
+    );
+    let status = h.api.status_apply().await;
+    insta::assert_yaml_snapshot!("first_reconcile_status_patch", &status.body);
+    assert_eq!(
+        conditions(&status.body),
+        [
+            "Paused=False (NotPaused)",
+            "LoadBalancerAvailable=True (Available)",
+            "Ready=True (Ready)"
+        ]
+    );
+    status.answer_patched(&with_finalizer);
+    let (result, events) = h.api.events_then_done(reconcile).await;
+    assert_eq!(
+        event(&events, "LoadBalancerConfigured")["note"],
+        "HAProxy reloaded"
+    );
+    result.expect("reconciles");
+
     // Its backends: the control-plane nodes of this very cluster (none yet).
     let control_plane_of_demo = BTreeMap::from([
         (CLUSTER_LABEL.to_owned(), NAME.to_owned()),
@@ -282,51 +349,21 @@ async fn step_3_3_the_load_balancer_is_created_on_the_network_with_our_identity_
     assert!(config.contains("bind *:6443"), "{config}");
     assert!(!config.contains("  server "), "no backend yet: {config}");
 }
+// ANCHOR_END: routed
 
 #[tokio::test]
-async fn step_3_3_an_endpoint_the_user_set_is_kept_and_the_load_balancer_serves_its_port() {
+async fn step_3_4_haproxy_serves_the_port_of_an_endpoint_the_user_set() {
     let mut h = Harness::new();
     let own_endpoint = docker_cluster()
         .with_finalizer()
         .with_endpoint("cp.demo.example", 7443);
     let reconcile = h.reconcile(&own_endpoint);
-    // No apply of the spec: straight to the status.
-    let status = h.api.status_apply().await;
-    status.answer_patched(&own_endpoint);
-    h.api.event("Normal", "LoadBalancerCreated").await;
-    h.api.event("Normal", "LoadBalancerConfigured").await;
-    h.api.done(reconcile).await.expect("reconciles");
-
-    let spec = created_spec(&h.docker);
-    let published: Vec<&str> = spec
-        .ports
-        .iter()
-        .map(|port| port.container_port.as_str())
-        .collect();
-    assert_eq!(published, ["7443/tcp"]);
+    h.api.status_apply().await.answer_patched(&own_endpoint);
+    let (result, _) = h.api.events_then_done(reconcile).await;
+    result.expect("reconciles");
     let config = lb_config(&h.docker);
     assert!(config.contains("bind *:7443"), "{config}");
     assert!(!config.contains("bind *:6443"), "{config}");
-}
-
-// The seed workshop's LoadBalancerImage step.
-#[tokio::test]
-async fn step_3_3_the_load_balancer_runs_the_image_the_spec_names() {
-    let mut h = Harness::new();
-    let image = "registry.example.test/haproxy:2.9";
-    let custom = docker_cluster().with_finalizer().with_lb_image(image);
-    let reconcile = h.reconcile(&custom);
-    h.api.spec_apply().await.answer_patched(&custom);
-    h.api.status_apply().await.answer_patched(&custom);
-    for reason in [
-        "LoadBalancerCreated",
-        "LoadBalancerConfigured",
-        "ControlPlaneEndpointSet",
-    ] {
-        h.api.event("Normal", reason).await;
-    }
-    h.api.done(reconcile).await.expect("reconciles");
-    assert_eq!(created_spec(&h.docker).image, image);
 }
 
 // ---- Converged --------------------------------------------------------------------------------
@@ -434,7 +471,7 @@ async fn a_missing_load_balancer_is_recreated_and_reconfigured_and_the_endpoint_
 // F15: the endpoint is immutable and names the load balancer's address. A load balancer
 // recreated on another address is unreachable through it: reported, not called Ready.
 #[tokio::test]
-async fn a_load_balancer_recreated_on_another_address_reports_the_endpoint_mismatch() {
+async fn step_3_4_a_load_balancer_recreated_on_another_address_reports_the_endpoint_mismatch() {
     let mut h = Harness::new();
     // Provisioned when the load balancer had 172.30.0.9; the fake now hands out 172.30.0.2.
     let converged = docker_cluster()
@@ -448,7 +485,8 @@ async fn a_load_balancer_recreated_on_another_address_reports_the_endpoint_misma
             "Paused=False (NotPaused)",
             "LoadBalancerAvailable=False (EndpointMismatch)",
             "Ready=False (NotReady)"
-        ]
+        ],
+        "step 3.4: the conditions"
     );
     let message = status.body["status"]["conditions"][1]["message"]
         .as_str()
@@ -518,7 +556,7 @@ async fn a_load_balancer_name_taken_by_another_cluster_is_reported_once_and_left
 
 // ANCHOR: deletion
 #[tokio::test]
-async fn step_3_4_deletion_shows_deleting_then_removes_the_load_balancer_then_the_finalizer() {
+async fn step_3_5_deletion_shows_deleting_then_removes_the_load_balancer_then_the_finalizer() {
     let mut h = Harness::new();
     running_lb(&h.docker);
     let deleting = docker_cluster().converged().deleting();
@@ -564,7 +602,7 @@ async fn step_3_4_deletion_shows_deleting_then_removes_the_load_balancer_then_th
 // F8 (deletion): a same-named container of another cluster is not ours to remove, and does not
 // hold our deletion back.
 #[tokio::test]
-async fn step_3_4_deletion_leaves_a_foreign_load_balancer_alone_and_still_lets_go() {
+async fn step_3_5_deletion_leaves_a_foreign_load_balancer_alone_and_still_lets_go() {
     let mut h = Harness::new();
     h.docker.add_container(foreign_lb());
     let deleting = docker_cluster().converged().deleting();

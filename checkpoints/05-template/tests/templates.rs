@@ -24,7 +24,9 @@ use checkpoint::api::{
     DockerCluster, DockerClusterSpec, DockerClusterTemplate, DockerClusterTemplateSpec,
     DockerMachine, DockerMachineSpec, DockerMachineTemplate, DockerMachineTemplateSpec,
 };
+use kube::CustomResourceExt;
 use kube::core::cel::validate_cel_schema;
+use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use support::clusterctl::{self, Error};
 
@@ -652,6 +654,55 @@ fn the_checks_refuse_what_the_api_server_would_refuse() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The template kinds.
+
+/// What a template of `Spec` drops of the labels and annotations it passes on to its clones.
+fn metadata_dropped<Spec: Serialize + DeserializeOwned>() -> Option<String> {
+    let metadata = json!({"labels": {"tier": "workers"}, "annotations": {"team": "blue"}});
+    let given = json!({"template": {"metadata": metadata, "spec": {}}});
+    let read: Spec = serde_json::from_value(given).expect("a template with an empty spec reads");
+    let written = serde_json::to_value(&read).expect("serialises");
+    (written["template"]["metadata"] != metadata).then(|| {
+        "spec.template.metadata (labels, annotations) is dropped: the resource needs a \
+         `metadata: Option<ObjectMetaTemplate>` field"
+            .to_owned()
+    })
+}
+
+// ANCHOR: template_kind_tests
+#[test]
+fn step_5_1_docker_machine_template_is_one_of_our_kinds() {
+    let mut problems = support::kinds::problems(&DockerMachineTemplate::crd(), &["Image"]);
+    let with_provider_id = json!({"template": {"spec": {"providerID": "docker:////demo-md-0-a"}}});
+    if validate_cel_schema::<DockerMachineTemplateSpec>(&with_provider_id, None).is_ok() {
+        problems.push(
+            "a template setting spec.template.spec.providerID is accepted: refuse it with a \
+             `#[x_kube(validation = ...)]` rule on DockerMachineTemplateResource"
+                .to_owned(),
+        );
+    }
+    problems.extend(metadata_dropped::<DockerMachineTemplateSpec>());
+    assert!(problems.is_empty(), "step 5.1:\n{}\n", problems.join("\n"));
+}
+// ANCHOR_END: template_kind_tests
+
+#[test]
+fn step_5_2_docker_cluster_template_is_one_of_our_kinds() {
+    let mut problems = support::kinds::problems(&DockerClusterTemplate::crd(), &[]);
+    let endpoint = json!({"host": "10.0.0.1", "port": 6443});
+    let with_endpoint = json!({"template": {"spec": {"controlPlaneEndpoint": endpoint}}});
+    if validate_cel_schema::<DockerClusterTemplateSpec>(&with_endpoint, None).is_ok() {
+        problems.push(
+            "a template setting spec.template.spec.controlPlaneEndpoint is accepted: refuse it \
+             with a `#[x_kube(validation = ...)]` rule on DockerClusterTemplateResource"
+                .to_owned(),
+        );
+    }
+    problems.extend(metadata_dropped::<DockerClusterTemplateSpec>());
+    assert!(problems.is_empty(), "step 5.2:\n{}\n", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // References.
 
 /// Every reference inside `value`: objects with `kind`, `name` and an `apiGroup` (v1beta2
@@ -727,7 +778,7 @@ fn reference_graph(objects: &[Value]) -> (Vec<String>, Vec<String>) {
 
 // ANCHOR: references
 #[test]
-fn every_reference_in_the_cluster_template_resolves() {
+fn step_5_3_every_reference_in_the_cluster_template_resolves() {
     let objects = rendered(PLAIN);
     let (edges, unreferenced) = reference_graph(&objects);
     assert_eq!(
@@ -738,11 +789,13 @@ fn every_reference_in_the_cluster_template_resolves() {
             "KubeadmControlPlane/demo-control-plane .spec.machineTemplate.spec.infrastructureRef -> DockerMachineTemplate/demo-control-plane",
             "MachineDeployment/demo-md-0 .spec.template.spec.bootstrap.configRef -> KubeadmConfigTemplate/demo-md-0",
             "MachineDeployment/demo-md-0 .spec.template.spec.infrastructureRef -> DockerMachineTemplate/demo-md-0",
-        ]
+        ],
+        "step 5.3: the references of {PLAIN}"
     );
     assert_eq!(
         unreferenced,
-        ["Cluster/demo", "MachineDeployment/demo-md-0"]
+        ["Cluster/demo", "MachineDeployment/demo-md-0"],
+        "step 5.3: the objects of {PLAIN} nothing refers to"
     );
     // ANCHOR_END: references
 

@@ -111,19 +111,26 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<Problem>> {
     let mut problems = Vec::new();
     for pair in chain.windows(2) {
         let (previous, next) = (&pair[0], &pair[1]);
-        let computed = by_path(chapter_change(previous, next)?);
-        let recorded = by_path(recorded_change(next)?);
-        let paths: std::collections::BTreeSet<&String> =
-            computed.keys().chain(recorded.keys()).collect();
-        for path in paths {
-            if computed.get(path) != recorded.get(path) {
-                let (checkpoint, path) = (next.name.clone(), path.clone());
-                problems.push(Problem::Drift { checkpoint, path });
-            }
+        for path in drifted_paths(previous, next)? {
+            let checkpoint = next.name.clone();
+            problems.push(Problem::Drift { checkpoint, path });
         }
         problems.extend(tree::link_problems(previous, next)?);
     }
     Ok(problems)
+}
+
+/// The files whose change from `previous` to `next` is not `next`'s recorded change.
+fn drifted_paths(previous: &Checkpoint, next: &Checkpoint) -> anyhow::Result<Vec<String>> {
+    let computed = by_path(chapter_change(previous, next)?);
+    let recorded = by_path(recorded_change(next)?);
+    let paths: std::collections::BTreeSet<&String> =
+        computed.keys().chain(recorded.keys()).collect();
+    Ok(paths
+        .into_iter()
+        .filter(|path| computed.get(*path) != recorded.get(*path))
+        .cloned()
+        .collect())
 }
 
 fn by_path(diffs: Vec<FileDiff>) -> BTreeMap<String, String> {
@@ -154,6 +161,24 @@ pub fn carry(root: &Path, number: u8) -> anyhow::Result<(Vec<String>, Vec<String
     let Some(start) = chain.iter().position(|c| c.number == number) else {
         bail!("checkpoint {number:02} does not exist");
     };
+    // A later checkpoint's own edit, not yet recorded, would be overwritten: refuse instead.
+    for pair in chain[start + 1..].windows(2) {
+        let next = &pair[1];
+        let unrecorded: Vec<String> = drifted_paths(&pair[0], next)?
+            .iter()
+            .map(|path| format!("checkpoints/{}/{path}", next.name))
+            .collect();
+        if !unrecorded.is_empty() {
+            bail!(
+                "checkpoint {} has changes its chapter has not recorded, which carrying would \
+                 overwrite: {}. Record them first (scripts/checkpoints.sh record {:02}) or undo \
+                 them.",
+                next.name,
+                unrecorded.join(", "),
+                next.number
+            );
+        }
+    }
     let (mut written, mut kept) = (Vec::new(), Vec::new());
     for pair in chain[start..].windows(2) {
         let (previous, next) = (&pair[0], &pair[1]);

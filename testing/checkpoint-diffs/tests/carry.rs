@@ -172,3 +172,36 @@ fn a_change_that_no_longer_applies_keeps_the_later_file_and_says_so() {
         "and chapter 3's change recorded as it is"
     );
 }
+
+#[test]
+fn carry_refuses_to_overwrite_a_later_checkpoints_unrecorded_edit() {
+    let repository = copy_of_the_checkpoints();
+    let root = repository.path();
+    let checkpoints = root.join("checkpoints");
+    let template = checkpoints.join("05-template/templates/cluster-template.yaml");
+    edit(
+        &template,
+        "What every worker DockerMachine",
+        "What each worker DockerMachine",
+    );
+    edit(
+        &checkpoints.join("03-cluster-controller").join(CONTROLLER),
+        "cannot run the load-balancer container",
+        EDITED,
+    );
+    record(root, 3).expect("records chapter 3's change");
+
+    let error = carry(root, 3)
+        .expect_err("chapter 5's edit is not recorded")
+        .to_string();
+    assert!(
+        error.contains("checkpoints/05-template/templates/cluster-template.yaml")
+            && error.contains("scripts/checkpoints.sh record 05"),
+        "{error}"
+    );
+    let text = std::fs::read_to_string(&template).expect("reads");
+    assert!(text.contains("What each worker"), "the edit is still there");
+    let later = checkpoints.join("04-machine-controller").join(CONTROLLER);
+    let text = std::fs::read_to_string(later).expect("reads");
+    assert!(!text.contains(EDITED), "nothing was carried");
+}

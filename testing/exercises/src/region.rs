@@ -88,6 +88,33 @@ impl Region {
         }
     }
 
+    /// How many lines the learner writes: the solution's lines of code (comments and blank
+    /// lines left out) that the start state does not already hold.
+    pub fn lines_written(&self) -> usize {
+        let is_code = |line: &&String| {
+            let line = line.trim();
+            !(line.is_empty() || line.starts_with("//") || line == "#" || line.starts_with("# "))
+        };
+        let mut given: Vec<&str> = self
+            .start_state
+            .iter()
+            .flatten()
+            .filter(is_code)
+            .map(|l| l.trim())
+            .collect();
+        self.solution
+            .iter()
+            .filter(is_code)
+            .filter(|line| match given.iter().position(|g| *g == line.trim()) {
+                Some(at) => {
+                    given.swap_remove(at);
+                    false
+                }
+                None => true,
+            })
+            .count()
+    }
+
     /// `step 3.2: run the load balancer and point the endpoint at it (chapter 3)`.
     pub fn todo_message(&self) -> String {
         let mut task = self.task.trim_end_matches('.').to_owned();
@@ -253,6 +280,23 @@ struct Spec;
             !solved.contains("EXERCISE") && !solved.contains("example.com"),
             "{solved}"
         );
+    }
+
+    #[test]
+    fn the_lines_written_are_the_solutions_code_the_start_state_lacks() {
+        let regions = regions(FILE).expect("parses");
+        assert_eq!(regions[0].lines_written(), 2, "two lines of a body");
+        assert_eq!(regions[1].lines_written(), 1, "the attribute replaced");
+        let same = "// EXERCISE: 2.1 x\n# a comment\nkeep: 1\nnew: 2\n# EXERCISE_START_STATE\n# keep: 1\n# EXERCISE_END\n";
+        assert_eq!(
+            regions_of(same)[0].lines_written(),
+            1,
+            "a kept line is not written"
+        );
+    }
+
+    fn regions_of(text: &str) -> Vec<Region> {
+        regions(text).expect("parses")
     }
 
     #[test]

@@ -287,6 +287,47 @@ impl ApiScript {
         }
     }
 
+    /// Answers the Events the reconcile publishes until it returns, then makes sure nothing else
+    /// arrives: its result and the Events. For a test that checks some of the Events a reconcile
+    /// publishes, not all of them in order.
+    pub async fn events_then_done<T>(&mut self, running: Running<T>) -> (T, Vec<Value>) {
+        let mut task = running.0;
+        let mut events = Vec::new();
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut task => {
+                    let value = result.unwrap_or_else(|error| {
+                        panic!("the reconcile panicked: {}", join_panic(error))
+                    });
+                    self.assert_silent().await;
+                    return (value, events);
+                }
+                request = self.handle.next_request() => {
+                    let Some((request, respond)) = request else {
+                        let value = task.await.unwrap_or_else(|error| {
+                            panic!("the reconcile panicked: {}", join_panic(error))
+                        });
+                        return (value, events);
+                    };
+                    let received = Received::read(request, respond).await;
+                    self.log.push(format!("{} {}", received.method, received.path));
+                    self.assert_concerns_target(&received);
+                    assert!(
+                        received.method == Method::POST && received.path == EVENTS_PATH,
+                        "expected only Events until the reconcile returns, got {received}"
+                    );
+                    let event = received.body.clone();
+                    received.respond(201, &event);
+                    events.push(event);
+                }
+                () = tokio::time::sleep(EXPECTED_WITHIN) => {
+                    panic!("the reconcile did not return within {EXPECTED_WITHIN:?} of its last request");
+                }
+            }
+        }
+    }
+
     /// Waits for the reconcile to return, then makes sure nothing else arrives.
     pub async fn done<T>(&mut self, running: Running<T>) -> T {
         let result = self.returned(running).await;

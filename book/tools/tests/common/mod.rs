@@ -26,6 +26,16 @@ pub fn greet() -> &'static str {
 // ANCHOR_END: greet
 ";
 
+const STEP: &str = "\
+// ANCHOR: answer
+pub fn answer() -> u32 {
+    // EXERCISE: 2.1 Return the answer.
+    6 * 7
+    // EXERCISE_END
+}
+// ANCHOR_END: answer
+";
+
 /// The speaker notes every chapter must have.
 pub const GOOD_PAGE_TAIL: &str =
     "\n<details class=\"notes\"><summary>Notes</summary>\n\nSay hello.\n</details>\n";
@@ -87,6 +97,19 @@ impl Fixture {
             write(root, &format!("book/src/{file}"), body);
         }
         Self { dir }
+    }
+
+    /// The same, and checkpoint 02 holds an exercise: step 2.1 in `src/step.rs`, inside anchor
+    /// `answer`, with the output of its tests captured before it is written.
+    pub fn with_exercise(summary: &str, pages: &[(&str, &str)]) -> Self {
+        let fixture = Self::with_pages(summary, pages);
+        write(fixture.root(), "checkpoints/02-demo/src/step.rs", STEP);
+        write(
+            fixture.root(),
+            "book/src/gen/steps/2.1-before.txt",
+            "test step_2_1_answers ... FAILED\n",
+        );
+        fixture
     }
 
     /// The repository's top level, where book.toml is.

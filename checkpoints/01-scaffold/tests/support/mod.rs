@@ -9,3 +9,5 @@ pub use checkpoint_01 as checkpoint;
 pub const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-01");
 /// The kinds this checkpoint serves, in the order `crdgen::crds()` lists them.
 pub const KINDS: &[&str] = &["DockerCluster", "DockerMachine"];
+
+pub mod kinds;

@@ -11,3 +11,5 @@ pub const MANAGER: &str = env!("CARGO_BIN_EXE_checkpoint-02");
 pub const KINDS: &[&str] = &["DockerCluster", "DockerMachine"];
 
 pub use capdkc_test_support::{eventually, get, role_allows};
+
+pub mod kinds;

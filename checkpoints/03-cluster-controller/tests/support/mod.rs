@@ -14,3 +14,5 @@ pub const KINDS: &[&str] = &["DockerCluster", "DockerMachine"];
 pub mod fixtures;
 
 pub use capdkc_test_support::{eventually, get, role_allows, scripted};
+
+pub mod kinds;

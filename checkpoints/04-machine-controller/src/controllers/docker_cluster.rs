@@ -180,7 +180,7 @@ async fn reconcile_normal(
         .as_ref()
         .and_then(|lb| lb.image.clone());
 
-    // 1. The load-balancer container: created if missing, started if stopped.
+    // The load-balancer container: created if missing, started if stopped.
     let lb = ctx
         .docker
         .ensure_load_balancer(&identity, image, port)
@@ -191,23 +191,9 @@ async fn reconcile_normal(
         network: ctx.docker.network().to_owned(),
     })?;
 
-    // 2. Its configuration: one backend per running control-plane node of this cluster, drained
-    // (weight 0) once its Machine is being deleted.
-    let draining = draining_nodes(cluster, ctx);
-    if ctx
-        .docker
-        .configure_load_balancer(&identity, port, &draining)
-        .await?
-        == ApplyOutcome::Reloaded
-    {
-        patch.event(
-            EventType::Normal,
-            "LoadBalancerConfigured",
-            "HAProxy reloaded",
-        );
-    }
+    route_to_control_plane(docker_cluster, &identity, port, &ip, patch, ctx).await?;
 
-    // 3. The endpoint: ours to fill in, never to overwrite.
+    // The endpoint: ours to fill in, never to overwrite.
     if endpoint.host.is_none() || endpoint.port.is_none() {
         let host = endpoint.host.unwrap_or_else(|| ip.clone());
         let filled = ApiEndpoint {
@@ -227,16 +213,6 @@ async fn reconcile_normal(
         );
     }
 
-    // 4. Available, unless a load balancer recreated on another address left the endpoint
-    // (which cannot change) pointing nowhere; and provisioned, for Cluster API.
-    patch.set(
-        match endpoint_mismatch(&docker_cluster.spec.control_plane_endpoint, &ip) {
-            Some(why) => {
-                ConditionUpdate::false_(LOAD_BALANCER_AVAILABLE, reasons::ENDPOINT_MISMATCH, why)
-            }
-            None => ConditionUpdate::true_(LOAD_BALANCER_AVAILABLE, reasons::AVAILABLE),
-        },
-    );
     patch.status.initialization = Some(Initialization {
         provisioned: Some(true),
     });
@@ -244,6 +220,49 @@ async fn reconcile_normal(
     // EXERCISE_END
 }
 // ANCHOR_END: reconcile_normal
+
+// ANCHOR: route_to_control_plane
+/// HAProxy's configuration: one backend per running control-plane node of this cluster, drained
+/// (weight 0) once its Machine is being deleted. Then whether the load balancer, at `ip`, is
+/// available at the endpoint.
+async fn route_to_control_plane(
+    docker_cluster: &DockerCluster,
+    identity: &Identity,
+    port: u16,
+    ip: &str,
+    patch: &mut StatusPatch<DockerCluster>,
+    ctx: &Context,
+) -> Result<(), Error> {
+    // EXERCISE: 3.4 Configure HAProxy, then report whether the load balancer is available.
+    let draining = draining_nodes(identity, ctx);
+    if ctx
+        .docker
+        .configure_load_balancer(identity, port, &draining)
+        .await?
+        == ApplyOutcome::Reloaded
+    {
+        patch.event(
+            EventType::Normal,
+            "LoadBalancerConfigured",
+            "HAProxy reloaded",
+        );
+    }
+    // Available, unless a load balancer recreated on another address left the endpoint
+    // (which cannot change) pointing nowhere.
+    patch.set(
+        match endpoint_mismatch(&docker_cluster.spec.control_plane_endpoint, ip) {
+            Some(why) => {
+                ConditionUpdate::false_(LOAD_BALANCER_AVAILABLE, reasons::ENDPOINT_MISMATCH, why)
+            }
+            None => ConditionUpdate::true_(LOAD_BALANCER_AVAILABLE, reasons::AVAILABLE),
+        },
+    );
+    Ok(())
+    // EXERCISE_START_STATE
+    // Ok(())
+    // EXERCISE_END
+}
+// ANCHOR_END: route_to_control_plane
 
 // ANCHOR: reconcile_delete
 /// Deletion: show `Deleting` first, then remove the container, then let the object go.
@@ -254,7 +273,7 @@ async fn reconcile_delete(
     mut patch: StatusPatch<DockerCluster>,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    // EXERCISE: 3.4 Show Deleting, remove the load balancer, then let the object go.
+    // EXERCISE: 3.5 Show Deleting, remove the load balancer, then let the object go.
     if !finalizer::has(docker_cluster, FINALIZER) {
         return Ok(Action::await_change());
     }
@@ -350,11 +369,12 @@ pub fn what_it_reads(cluster: &Cluster) -> impl std::hash::Hash + use<> {
 // ANCHOR: draining
 /// The node containers of this cluster that are going away: those of control-plane Machines
 /// being deleted, and of DockerMachines deleted on their own.
-fn draining_nodes(cluster: &Cluster, ctx: &Context) -> Vec<String> {
-    let (namespace, name) = (cluster.namespace(), cluster.name_any());
+fn draining_nodes(identity: &Identity, ctx: &Context) -> Vec<String> {
+    let name = &identity.cluster_name;
     let of_cluster = |meta: &kube::api::ObjectMeta| {
         let labels = meta.labels.as_ref();
-        meta.namespace == namespace && labels.and_then(|l| l.get(CLUSTER_NAME_LABEL)) == Some(&name)
+        meta.namespace.as_ref() == Some(&identity.namespace)
+            && labels.and_then(|l| l.get(CLUSTER_NAME_LABEL)) == Some(name)
     };
     let machines = ctx
         .machines
@@ -373,7 +393,7 @@ fn draining_nodes(cluster: &Cluster, ctx: &Context) -> Vec<String> {
     machines
         .map(|machine| machine.name_any())
         .chain(deleting_docker_machines.filter_map(owner_of))
-        .map(|machine| node_container_name(&name, &machine))
+        .map(|machine| node_container_name(name, &machine))
         .collect()
 }
 // ANCHOR_END: draining

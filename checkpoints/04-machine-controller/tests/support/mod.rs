@@ -17,3 +17,5 @@ pub mod machines;
 pub mod workload;
 
 pub use capdkc_test_support::{eventually, get, role_allows, scripted};
+
+pub mod kinds;

@@ -6,6 +6,7 @@ use super::{DockerClusterSpec, ObjectMetaTemplate};
 // ANCHOR: docker_cluster_template
 /// A DockerCluster to stamp out: a ClusterClass names this template, and the topology controller
 /// clones `spec.template` into the DockerCluster of every Cluster built from the class.
+// EXERCISE: 5.2 Make DockerClusterTemplate one of our kinds, with labels and annotations to pass on, and a rule refusing a controlPlaneEndpoint.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
@@ -35,4 +36,17 @@ pub struct DockerClusterTemplateResource {
     pub metadata: Option<ObjectMetaTemplate>,
     pub spec: DockerClusterSpec,
 }
+// EXERCISE_START_STATE
+// #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+// #[kube(group = "example.com", version = "v1", kind = "DockerClusterTemplate", namespaced)]
+// pub struct DockerClusterTemplateSpec {
+//     pub template: DockerClusterTemplateResource,
+// }
+//
+// /// What every DockerCluster cloned from the template starts as.
+// #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+// pub struct DockerClusterTemplateResource {
+//     pub spec: DockerClusterSpec,
+// }
+// EXERCISE_END
 // ANCHOR_END: docker_cluster_template

@@ -8,6 +8,7 @@ use super::DockerMachineSpec;
 // ANCHOR: docker_machine_template
 /// A DockerMachine to stamp out: KubeadmControlPlane and MachineDeployments clone
 /// `spec.template` into a new DockerMachine for every Machine they create.
+// EXERCISE: 5.1 Make DockerMachineTemplate one of our kinds, with an Image column, labels and annotations to pass on, and a rule refusing a providerID.
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -45,6 +46,19 @@ pub struct DockerMachineTemplateResource {
     pub metadata: Option<ObjectMetaTemplate>,
     pub spec: DockerMachineSpec,
 }
+// EXERCISE_START_STATE
+// #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+// #[kube(group = "example.com", version = "v1", kind = "DockerMachineTemplate", namespaced)]
+// pub struct DockerMachineTemplateSpec {
+//     pub template: DockerMachineTemplateResource,
+// }
+//
+// /// What every DockerMachine cloned from the template starts as.
+// #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+// pub struct DockerMachineTemplateResource {
+//     pub spec: DockerMachineSpec,
+// }
+// EXERCISE_END
 
 /// The metadata a template passes on: labels and annotations only.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

@@ -1,0 +1,1 @@
+../../../01-scaffold/tests/support/kinds.rs

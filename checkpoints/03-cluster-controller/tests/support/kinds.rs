@@ -1,0 +1,1 @@
+../../../02-tilt/tests/support/kinds.rs

@@ -1,0 +1,1 @@
+../../../03-cluster-controller/tests/support/kinds.rs

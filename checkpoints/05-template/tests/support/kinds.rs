@@ -1,0 +1,1 @@
+../../../04-machine-controller/tests/support/kinds.rs
