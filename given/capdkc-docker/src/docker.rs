@@ -88,6 +88,7 @@ impl Docker {
 
     // ---- Load balancer ------------------------------------------------------------------
 
+    // ANCHOR: load_balancer
     /// Runs the cluster's load-balancer container: created if missing, started if stopped;
     /// a same-named container of another cluster is a [`EnsureError::NameConflict`].
     pub async fn ensure_load_balancer(
@@ -132,6 +133,7 @@ impl Docker {
         let lb = lb_container_name(&identity.cluster_name);
         remove_if_ours(&self.engine, &lb, identity).await
     }
+    // ANCHOR_END: load_balancer
 
     /// True once the load balancer of `cluster` no longer sends requests to `node` (or there is
     /// no load balancer).
