@@ -14,7 +14,10 @@
 #     the way checkpoints/05-template/tests/image.rs builds it (FROM scratch);
 #   - runtime (testing/bench, release build): manager start to ready and its memory, one and N
 #     Machines through the provider on a real API server with Cluster API core, the same work
-#     through the Docker layer and with the docker CLI, writes once converged.
+#     through the Docker layer and with the docker CLI, writes and Docker events once converged,
+#     time to heal a stopped load balancer and to report a removed node container;
+#   - peers: upstream CAPD (Go, scripts/capd-assets.sh) measured the same way in the same run,
+#     and the peers table (target/bench/peers.md): ours, CAPD and the docker CLI.
 #
 # Needs Docker (scripts/start-dockerd.sh), the test images (scripts/build-test-images.sh, run
 # here) and the real API server assets (scripts/test-assets.sh, run here; cached after the
@@ -22,7 +25,7 @@
 # CAPDKC_BENCH_TARGET_DIR) so that other builds neither wait for nor disturb the timings.
 #
 # Environment: BENCH_RUNS (default 5: start, one machine, book), BENCH_BUILD_RUNS (3),
-# BENCH_SCALE_RUNS (3), BENCH_MACHINES (N, 20).
+# BENCH_SCALE_RUNS (3), BENCH_MACHINES (N, 100).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -35,7 +38,7 @@ esac
 runs="${BENCH_RUNS:-5}"
 build_runs="${BENCH_BUILD_RUNS:-3}"
 scale_runs="${BENCH_SCALE_RUNS:-3}"
-machines="${BENCH_MACHINES:-20}"
+machines="${BENCH_MACHINES:-100}"
 out="$PWD/target/bench"
 raw="$out/raw"
 export CARGO_TARGET_DIR="${CAPDKC_BENCH_TARGET_DIR:-$out/cargo}"
@@ -150,4 +153,16 @@ log "manager and provisioning on a real API server and Docker (N = $machines)"
 # --- report ---
 log "report"
 "$CARGO_TARGET_DIR/release/capdkc-bench" report --raw-dir "$raw" --out "$out/results.json" --measured "$measured"
+
+# --- peers ---
+# Upstream CAPD (Go) of the same Cluster API version, on the same machine in the same run, and
+# the peers table with our row from the report above. Its own raw file stays out of the report.
+log "upstream CAPD: build (cached by version), edit loop, then the same figures as ours"
+CAPDKC_CAPD_ASSETS="$(bash scripts/capd-assets.sh | tail -n1)"
+export CAPDKC_CAPD_ASSETS
+bash scripts/capd-assets.sh --edit-loop "$build_runs" >/dev/null
+if ! $quick; then bash scripts/capd-assets.sh --cold 1 >/dev/null; fi
+mkdir -p "$out/peers"
+"$CARGO_TARGET_DIR/release/capdkc-bench" capd --raw "$out/peers/capd.tsv" --measured "$measured" \
+  --runs "$runs" --sizes "20,$machines" --results "$out/results.json" | tee "$out/peers.md"
 echo "bench: done in $(awk -v s="$(since "$began")" 'BEGIN { printf "%.0f", s / 60 }') min ($( $quick && echo quick || echo full ) mode)"

@@ -131,7 +131,14 @@ for dir in "$release_dir" "$repository_dir"; do
   rm -rf "$dir"
   mkdir -p "$dir"
   cp "$work/infrastructure-components.yaml" "$CHECKPOINT/metadata.yaml" "$dir/"
-  for template in ${templates[@]+"${templates[@]}"}; do cp "$template" "$dir/"; done
+  # The book's markers (anchors, exercises and their start states) are not for users.
+  for template in ${templates[@]+"${templates[@]}"}; do
+    awk '/^[[:space:]]*# EXERCISE_START_STATE[[:space:]]*$/ { skip = 1; next }
+         /^[[:space:]]*# EXERCISE_END[[:space:]]*$/ { skip = 0; next }
+         skip { next }
+         /^[[:space:]]*# (ANCHOR(_END)?|EXERCISE): / { next }
+         { print }' "$template" >"$dir/$(basename "$template")"
+  done
 done
 
 cat >"$OUT_DIR/clusterctl.yaml" <<EOF

@@ -54,6 +54,7 @@ use serde::{Deserialize, Serialize};
 // EXERCISE_START_STATE
 // #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
 // EXERCISE_END
+// ANCHOR: spec
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.controlPlaneEndpoint) || has(self.controlPlaneEndpoint)"
 ).message("controlPlaneEndpoint cannot be removed once set"))]
@@ -83,6 +84,7 @@ pub struct DockerClusterSpec {
     // EXERCISE_START_STATE
     // EXERCISE_END
 }
+// ANCHOR_END: spec
 
 /// A host and port, as Cluster API's `APIEndpoint`.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -102,6 +104,7 @@ pub struct ApiEndpoint {
     pub port: Option<i32>,
 }
 
+// ANCHOR: load_balancer
 // EXERCISE: 3.1 The load balancer's settings: its image, a bounded image reference.
 /// The load balancer's settings.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -118,6 +121,7 @@ pub struct DockerLoadBalancer {
 /// The shape of an image reference: lower-case path components separated by `/` (the first may
 /// be a registry host with a port), then a tag, a digest or both.
 pub const IMAGE_REFERENCE: &str = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$";
+// ANCHOR_END: load_balancer
 
 /// A failure domain: a place machines can be put so that one fault does not take them all.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
