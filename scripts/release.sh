@@ -120,6 +120,16 @@ templates=("$CHECKPOINT"/templates/cluster-template*.yaml "$CHECKPOINT"/template
 [[ -f $CHECKPOINT/templates/cluster-template.yaml ]] ||
   die "no templates/cluster-template.yaml: clusterctl generate cluster needs the default template"
 
+# The book's markers (anchors, exercises and their start states) are not for users: a template
+# without them, on stdout.
+without_book_markers() {
+  awk '/^[[:space:]]*# EXERCISE_START_STATE[[:space:]]*$/ { skip = 1; next }
+       /^[[:space:]]*# EXERCISE_END[[:space:]]*$/ { skip = 0; next }
+       skip { next }
+       /^[[:space:]]*# (ANCHOR(_END)?|EXERCISE): / { next }
+       { print }' "$1"
+}
+
 # --- lay out the release and the local clusterctl repository --------------------------------
 # ANCHOR: layout
 mkdir -p "$OUT_DIR"
@@ -131,13 +141,8 @@ for dir in "$release_dir" "$repository_dir"; do
   rm -rf "$dir"
   mkdir -p "$dir"
   cp "$work/infrastructure-components.yaml" "$CHECKPOINT/metadata.yaml" "$dir/"
-  # The book's markers (anchors, exercises and their start states) are not for users.
   for template in ${templates[@]+"${templates[@]}"}; do
-    awk '/^[[:space:]]*# EXERCISE_START_STATE[[:space:]]*$/ { skip = 1; next }
-         /^[[:space:]]*# EXERCISE_END[[:space:]]*$/ { skip = 0; next }
-         skip { next }
-         /^[[:space:]]*# (ANCHOR(_END)?|EXERCISE): / { next }
-         { print }' "$template" >"$dir/$(basename "$template")"
+    without_book_markers "$template" >"$dir/$(basename "$template")"
   done
 done
 

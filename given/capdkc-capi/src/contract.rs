@@ -5,9 +5,11 @@ pub const INFRASTRUCTURE_GROUP: &str = "infrastructure.cluster.x-k8s.io";
 /// Core's API group (Cluster, Machine).
 pub const CORE_GROUP: &str = "cluster.x-k8s.io";
 
+// ANCHOR: contract_label
 /// The label key through which core finds the version of a provider's kind that implements the
 /// v1beta2 contract; its value lists the provider's versions, separated by `_`.
 pub const CONTRACT_LABEL: &str = "cluster.x-k8s.io/v1beta2";
+// ANCHOR_END: contract_label
 
 /// Label core puts on every object of a cluster: the Cluster's name.
 pub const CLUSTER_NAME_LABEL: &str = "cluster.x-k8s.io/cluster-name";
