@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The manager image: a static binary at /manager on a distroless, non-root base.
 #   docker build --build-arg CHECKPOINT=checkpoint-05 -t capdkc-manager:dev .
+#   docker build --build-arg CRATE_DIR=workshop -t capdkc-manager:dev .     (your own crate)
 # Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 ... (each platform builds
 # natively, under emulation when needed, so that ring's C code needs no cross compiler).
 
@@ -37,14 +38,25 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --target "$(uname -m)-unknown-linux-musl" \
       -p checkpoint-01 -p checkpoint-02 -p checkpoint-03 -p checkpoint-04 -p checkpoint-05
 
-# 2. The real sources.
+# 2. The real sources, and the crate to build: a checkpoint's package (CHECKPOINT), or instead a
+#    learner's crate by its directory (CRATE_DIR=workshop). scripts/jump.sh makes that crate a
+#    workspace of its own; built into the same target/, it reuses the dependencies compiled above.
 COPY . .
 ARG CHECKPOINT=checkpoint-05
+ARG CRATE_DIR=
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     # COPY keeps the files' old times; make cargo see them as newer than the placeholders.
     find checkpoints given testing book/tools -name '*.rs' -exec touch {} + \
- && cargo build --release --locked -p "$CHECKPOINT" --bin "$CHECKPOINT" --target "$(uname -m)-unknown-linux-musl" \
- && cp "target/$(uname -m)-unknown-linux-musl/release/$CHECKPOINT" /manager \
+ && target="$(uname -m)-unknown-linux-musl" \
+ && if [ -z "$CRATE_DIR" ]; then \
+      cargo build --release --locked -p "$CHECKPOINT" --bin "$CHECKPOINT" --target "$target" \
+      && binary="$CHECKPOINT"; \
+    else \
+      # Its binary is named after its package. No --locked: cargo trims the copied lock file.
+      binary=$(sed -n '/^\[package\]/,/^\[/ s/^name *= *"\(.*\)"/\1/p' "$CRATE_DIR/Cargo.toml") \
+      && cargo build --release --manifest-path "$CRATE_DIR/Cargo.toml" --target-dir target --target "$target"; \
+    fi \
+ && cp "target/$target/release/$binary" /manager \
  && strip /manager
 
 # distroless/static: no shell, no package manager; `nonroot` is UID/GID 65532, matching the
