@@ -14,10 +14,14 @@ static MINUTES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<!--\s*minutes:\s*(\d+)\s*-->").expect("valid"));
 static MD_LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\]\(([^)#:\s]+\.md)(#[^)\s]*)?\)").expect("valid"));
-static EXERCISE_MARKER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bEXERCISE(_END|_START_STATE|: \d)").expect("valid"));
-static ANCHOR_MARKER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bANCHOR(_END)?:\s*\w").expect("valid"));
+// Marker lines, not text that mentions a marker (a test's string literal, say): a comment
+// opening a line, possibly in a diff (`+`, `-`).
+static EXERCISE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[\s+-]*(//|#)\s*EXERCISE(: \d|_END\b|_START_STATE\b)").expect("valid")
+});
+static ANCHOR_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[\s+-]*(//|#|<!--)\s*ANCHOR(_END)?:\s*\w").expect("valid")
+});
 
 /// Every problem found, each naming its chapter; empty when the book is fit to publish. `steps`
 /// are the exercise steps of the checkpoints, each of which a page must teach.
@@ -147,6 +151,32 @@ mod tests {
         assert!(!has_empty_code_block("```rust\nfn x() {}\n```\n"));
         assert!(!has_empty_code_block("```\na\n```\n\n```\nb\n```\n"));
         assert!(!has_empty_code_block("````md\n```\n````\n"));
+    }
+
+    #[test]
+    fn flags_marker_lines_but_not_text_that_mentions_them() {
+        for line in [
+            "    // EXERCISE: 3.1 Write it.",
+            "+# EXERCISE_END",
+            "  # ANCHOR: workers",
+            "// ANCHOR_END: spec",
+        ] {
+            let text = format!("before\n{line}\nafter");
+            assert!(
+                EXERCISE_MARKER.is_match(&text) || ANCHOR_MARKER.is_match(&text),
+                "{line}"
+            );
+        }
+        for line in [
+            r##"        if marker == "# EXERCISE_START_STATE" {"##,
+            r##"    .any(|m| ["# ANCHOR: ", "# EXERCISE: "].contains(m))"##,
+            "The `EXERCISE: N.M` markers are described here.",
+        ] {
+            assert!(
+                !EXERCISE_MARKER.is_match(line) && !ANCHOR_MARKER.is_match(line),
+                "{line}"
+            );
+        }
     }
 
     #[test]
