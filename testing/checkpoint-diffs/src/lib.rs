@@ -162,10 +162,24 @@ pub fn carry(root: &Path, number: u8) -> anyhow::Result<(Vec<String>, Vec<String
         bail!("checkpoint {number:02} does not exist");
     };
     // A later checkpoint's own edit, not yet recorded, would be overwritten: refuse instead.
+    // A file that links into the edited checkpoint (or before it) changed with the edit: its
+    // next chapter's change looks different for that reason alone.
+    let edited: Vec<PathBuf> = chain[..=start]
+        .iter()
+        .filter_map(|c| c.dir.canonicalize().ok())
+        .collect();
+    let follows_the_edit = |checkpoint: &Checkpoint, path: &str| {
+        checkpoint
+            .dir
+            .join(path)
+            .canonicalize()
+            .is_ok_and(|real| edited.iter().any(|dir| real.starts_with(dir)))
+    };
     for pair in chain[start + 1..].windows(2) {
         let next = &pair[1];
         let unrecorded: Vec<String> = drifted_paths(&pair[0], next)?
             .iter()
+            .filter(|path| !follows_the_edit(&pair[0], path))
             .map(|path| format!("checkpoints/{}/{path}", next.name))
             .collect();
         if !unrecorded.is_empty() {

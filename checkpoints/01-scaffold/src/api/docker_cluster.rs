@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-// EXERCISE: 1.1 Declare the DockerCluster kind: group, version, status, contract label, columns.
+// EXERCISE: 1.1 Declare the DockerCluster kind: group, version, scope, status, category, contract label.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -17,7 +17,12 @@ use serde::{Deserialize, Serialize};
     namespaced,
     status = "DockerClusterStatus",
     category = "cluster-api",
-    label("cluster.x-k8s.io/v1beta2", "v1alpha1"),
+    label("cluster.x-k8s.io/v1beta2", "v1alpha1")
+)]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
+// EXERCISE_END
+#[kube(
     printcolumn(
         name = "Cluster",
         type_ = "string",
@@ -31,9 +36,6 @@ use serde::{Deserialize, Serialize};
     ),
     doc = "DockerCluster is the Schema for the dockerclusters API."
 )]
-// EXERCISE_START_STATE
-// #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
-// EXERCISE_END
 #[serde(rename_all = "camelCase")]
 pub struct DockerClusterSpec {
     /// An example field, as the scaffold generates it. The cluster controller chapter replaces

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-// EXERCISE: 1.2 Declare the DockerMachine kind the same way, with a Machine column too.
+// EXERCISE: 1.2 Declare the DockerMachine kind the same way.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -17,7 +17,12 @@ use serde::{Deserialize, Serialize};
     namespaced,
     status = "DockerMachineStatus",
     category = "cluster-api",
-    label("cluster.x-k8s.io/v1beta2", "v1alpha1"),
+    label("cluster.x-k8s.io/v1beta2", "v1alpha1")
+)]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerMachine", namespaced)]
+// EXERCISE_END
+#[kube(
     printcolumn(
         name = "Cluster",
         type_ = "string",
@@ -37,9 +42,6 @@ use serde::{Deserialize, Serialize};
     ),
     doc = "DockerMachine is the Schema for the dockermachines API."
 )]
-// EXERCISE_START_STATE
-// #[kube(group = "example.com", version = "v1", kind = "DockerMachine", namespaced)]
-// EXERCISE_END
 #[serde(rename_all = "camelCase")]
 pub struct DockerMachineSpec {
     /// An example field, as the scaffold generates it. The machine controller chapter replaces

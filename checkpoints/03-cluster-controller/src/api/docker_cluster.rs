@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-// EXERCISE: 1.1 Declare the DockerCluster kind: group, version, status, contract label, columns.
+// EXERCISE: 1.1 Declare the DockerCluster kind: group, version, scope, status, category, contract label.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -18,7 +18,12 @@ use serde::{Deserialize, Serialize};
     namespaced,
     status = "DockerClusterStatus",
     category = "cluster-api",
-    label("cluster.x-k8s.io/v1beta2", "v1alpha1"),
+    label("cluster.x-k8s.io/v1beta2", "v1alpha1")
+)]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
+// EXERCISE_END
+#[kube(
     printcolumn(
         name = "Cluster",
         type_ = "string",
@@ -51,9 +56,6 @@ use serde::{Deserialize, Serialize};
     cel,
     doc = "DockerCluster is the Schema for the dockerclusters API."
 )]
-// EXERCISE_START_STATE
-// #[kube(group = "example.com", version = "v1", kind = "DockerCluster", namespaced)]
-// EXERCISE_END
 // ANCHOR: spec
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.controlPlaneEndpoint) || has(self.controlPlaneEndpoint)"

@@ -12,7 +12,7 @@ use super::{IMAGE_REFERENCE, Initialization};
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-// EXERCISE: 1.2 Declare the DockerMachine kind the same way, with a Machine column too.
+// EXERCISE: 1.2 Declare the DockerMachine kind the same way.
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
@@ -20,7 +20,12 @@ use super::{IMAGE_REFERENCE, Initialization};
     namespaced,
     status = "DockerMachineStatus",
     category = "cluster-api",
-    label("cluster.x-k8s.io/v1beta2", "v1alpha1"),
+    label("cluster.x-k8s.io/v1beta2", "v1alpha1")
+)]
+// EXERCISE_START_STATE
+// #[kube(group = "example.com", version = "v1", kind = "DockerMachine", namespaced)]
+// EXERCISE_END
+#[kube(
     printcolumn(
         name = "Cluster",
         type_ = "string",
@@ -59,9 +64,6 @@ use super::{IMAGE_REFERENCE, Initialization};
     cel,
     doc = "DockerMachine is the Schema for the dockermachines API."
 )]
-// EXERCISE_START_STATE
-// #[kube(group = "example.com", version = "v1", kind = "DockerMachine", namespaced)]
-// EXERCISE_END
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.providerID) || oldSelf.providerID == '' || (has(self.providerID) && self.providerID == oldSelf.providerID)"
 ).message("providerID cannot change once set"))]
