@@ -84,6 +84,19 @@ pub fn span(text: &str, name: &str) -> Result<std::ops::Range<usize>, AnchorErro
     Ok(start + 1..start + 1 + end)
 }
 
+/// Every region of the file, by name, with the lines it spans (as [`span`] gives them).
+pub fn spans(text: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    let names: Vec<String> = text
+        .lines()
+        .filter_map(|line| marker(line, true))
+        .map(str::to_owned)
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|name| span(text, &name).ok().map(|range| (name, range)))
+        .collect()
+}
+
 /// The whole file without marker lines.
 pub fn strip_markers(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|line| !is_marker(line)).collect();

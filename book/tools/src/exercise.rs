@@ -1,5 +1,5 @@
-//! A step as the learner meets it: `{{#exercise NN path:anchor}}` shows the code around an
-//! exercise as the step starts (the learner's file, from the chapter's start state) with the
+//! A step as the learner meets it: `{{#exercise N.M}}` shows the code around each of the step's
+//! regions as the step starts (the learner's file, from the chapter's start state) with the
 //! solution folded under it; `{{#step-output N.M before|after}}` shows what the step's tests
 //! print, captured by the test that walks every chapter (`testing/exercises/tests/learner.rs`).
 
@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use exercises::{Region, Step, region};
+use exercises::{Region, Step};
+#[cfg(test)]
+use exercises::region;
 
 use crate::workspace::Workspace;
 use crate::{anchors, code};
@@ -15,51 +17,70 @@ use crate::{anchors, code};
 /// Where the learner test writes each step's test output, relative to the repository.
 pub const CAPTURES: &str = "book/src/gen/steps";
 
-/// `{{#exercise NN path:anchor}}`: the anchored code of checkpoint NN's `path` as the first of
-/// chapter NN's steps inside the anchor starts, then that code solved, folded.
-pub fn show(
-    workspace: &Workspace,
-    number: &str,
-    path: &str,
-    anchor: &str,
-) -> anyhow::Result<String> {
-    let chapter: u8 = number.parse().context("a two-digit checkpoint number")?;
-    let file = workspace.checkpoint_dir(number)?.join(path);
-    let shown = workspace.display_path(&file);
-    let text = workspace.read(&file)?;
-    let steps = steps_in(&text, anchor, chapter).with_context(|| shown.clone())?;
-    let Some(&first) = steps.first() else {
-        bail!("anchor `{anchor}` in {shown} holds no exercise of chapter {chapter}");
-    };
-    let start = exercises::transform(&text, |r| r.step.chapter == chapter && r.step >= first)?;
-    let solved = exercises::solved(&text)?;
-    let region_of = |text: &str| {
-        anchors::region(text, anchor).map_err(|e| anyhow!("anchor `{anchor}` in {shown} {e}"))
-    };
-    let language = code::language(path);
-    let names: Vec<String> = steps.iter().map(Step::to_string).collect();
-    let names = names.join(" ");
+/// `{{#exercise N.M}}`: for each region of step N.M (in checkpoint N), the code around it (the
+/// innermost anchor holding it) as the step starts, then that code solved, folded.
+pub fn show(workspace: &Workspace, step: &str) -> anyhow::Result<String> {
+    let step = Step::parse(step).ok_or_else(|| anyhow!("`{step}` is not a step (N.M)"))?;
+    let dir = workspace.checkpoint_dir(&format!("{:02}", step.chapter))?;
+    let all = exercises::exercises(&dir)?;
+    let regions = all
+        .get(&step)
+        .ok_or_else(|| anyhow!("step {step} has no exercise in {}", workspace.display_path(&dir)))?;
+    let mut blocks = Vec::new();
+    let mut files: Vec<&PathBuf> = regions.iter().map(|e| &e.file).collect();
+    files.dedup();
+    for file in files {
+        let text = workspace.read(&dir.join(file))?;
+        let shown = workspace.display_path(&dir.join(file));
+        let mut anchors: Vec<String> = Vec::new();
+        for exercise in regions.iter().filter(|e| &e.file == file) {
+            let anchor = innermost_anchor(&text, &exercise.region).ok_or_else(|| {
+                anyhow!(
+                    "step {step}'s region at line {} of {shown} is in no anchor: wrap it (and \
+                     what the learner needs around it) in `ANCHOR: name` ... `ANCHOR_END: name`",
+                    exercise.region.start + 1
+                )
+            })?;
+            if !anchors.contains(&anchor) {
+                anchors.push(anchor);
+            }
+        }
+        for anchor in anchors {
+            blocks.push(block(&text, &file.to_string_lossy(), &anchor, step)?);
+        }
+    }
     Ok(format!(
-        "<div class=\"exercise\" data-steps=\"{names}\">\n\n\
-         <div class=\"cp-file\"><code>{path}</code> as step {first} starts</div>\n\n{}\n\
-         <details class=\"solution\">\n<summary>Solution</summary>\n\n{}\n</details>\n</div>\n",
-        code::block_without_header(language, &region_of(&start)?),
-        code::block_without_header(language, &region_of(&solved)?),
+        "<div class=\"exercise\" data-steps=\"{step}\">\n\n{}</div>\n",
+        blocks.join("\n")
     ))
 }
 
-/// The steps of chapter `chapter` whose regions lie inside anchor `anchor` of `text`, in order.
-fn steps_in(text: &str, anchor: &str, chapter: u8) -> anyhow::Result<Vec<Step>> {
-    let span = anchors::span(text, anchor).map_err(|e| anyhow!("anchor `{anchor}` {e}"))?;
-    let mut steps: Vec<Step> = region::regions(text)?
-        .iter()
-        .filter(|r: &&Region| r.step.chapter == chapter)
-        .filter(|r| span.contains(&r.start) && span.contains(&r.end))
-        .map(|r| r.step)
-        .collect();
-    steps.sort();
-    steps.dedup();
-    Ok(steps)
+/// The smallest anchor of `text` that holds `region`.
+fn innermost_anchor(text: &str, region: &Region) -> Option<String> {
+    anchors::spans(text)
+        .into_iter()
+        .filter(|(_, span)| span.contains(&region.start) && span.contains(&region.end))
+        .min_by_key(|(_, span)| span.len())
+        .map(|(name, _)| name)
+}
+
+/// One anchored piece of `text` (the file `path` of the learner's crate) as `step` starts, and
+/// solved.
+fn block(text: &str, path: &str, anchor: &str, step: Step) -> anyhow::Result<String> {
+    // The learner has written the chapter's steps before this one; this one and the later ones
+    // are still to do.
+    let start = exercises::transform(text, |r| r.step.chapter == step.chapter && r.step >= step)?;
+    let solved = exercises::solved(text)?;
+    let region_of = |text: &str| {
+        anchors::region(text, anchor).map_err(|e| anyhow!("anchor `{anchor}` in {path} {e}"))
+    };
+    let language = code::language(path);
+    Ok(format!(
+        "<div class=\"cp-file\"><code>{path}</code> as step {step} starts</div>\n\n{}\n\
+         <details class=\"solution\">\n<summary>Solution</summary>\n\n{}\n</details>\n",
+        code::block_without_header(language, &region_of(&start)?),
+        code::block_without_header(language, &region_of(&solved)?),
+    ))
 }
 
 /// `{{#step-output N.M before|after}}`: the step's test command and its captured output.
@@ -101,32 +122,34 @@ mod tests {
     use super::*;
 
     const FILE: &str = "\
-// ANCHOR: both
+// ANCHOR: outer
+// ANCHOR: inner
 fn a() -> u8 {
     // EXERCISE: 3.2 Return two.
     2
     // EXERCISE_END
 }
+// ANCHOR_END: inner
+// ANCHOR_END: outer
 fn b() -> u8 {
     // EXERCISE: 3.1 Return one.
     1
     // EXERCISE_END
 }
-// ANCHOR_END: both
-// ANCHOR: none
-fn c() {}
-// ANCHOR_END: none
 ";
 
     #[test]
-    fn finds_the_steps_of_the_chapter_inside_an_anchor() {
-        let both = steps_in(FILE, "both", 3).expect("finds");
-        assert_eq!(
-            both.iter().map(Step::to_string).collect::<Vec<_>>(),
-            ["3.1", "3.2"]
-        );
-        assert!(steps_in(FILE, "both", 4).expect("finds").is_empty());
-        assert!(steps_in(FILE, "none", 3).expect("finds").is_empty());
-        assert!(steps_in(FILE, "missing", 3).is_err());
+    fn a_region_is_shown_in_the_innermost_anchor_holding_it() {
+        let regions = region::regions(FILE).expect("parses");
+        assert_eq!(innermost_anchor(FILE, &regions[0]).as_deref(), Some("inner"));
+        assert_eq!(innermost_anchor(FILE, &regions[1]), None);
+    }
+
+    #[test]
+    fn the_block_shows_the_start_and_the_solution() {
+        let step = Step::parse("3.2").expect("a step");
+        let block = block(FILE, "src/lib.rs", "inner", step).expect("renders");
+        assert!(block.contains("todo!(\"step 3.2: return two (chapter 3)\")"), "{block}");
+        assert!(block.contains("<summary>Solution</summary>\n\n```rust\nfn a() -> u8 {\n    2\n}"), "{block}");
     }
 }

@@ -8,7 +8,7 @@
 //! | `{{#cp-crd NN Kind}}` | the committed CRD YAML of a kind |
 //! | `{{#cp-tree NN}}` | the files of a checkpoint |
 //! | `{{#repo path:anchor}}`, `{{#repo path}}` | a region or all of any repository file (the given crates, scripts) |
-//! | `{{#exercise NN path:anchor}}` | the anchored code as the learner's step starts, the solution folded ([`crate::exercise`]) |
+//! | `{{#exercise N.M}}` | the code of step N.M as the learner's step starts, the solution folded ([`crate::exercise`]) |
 //! | `{{#step-output N.M before\|after}}` | a step's test command and its captured output |
 //!
 //! Code is shown as the checkpoint's solution reads: exercise markers and start states left out.
@@ -98,11 +98,7 @@ fn expand(workspace: &Workspace, name: &str, args: &[&str]) -> anyhow::Result<St
                 _ => bail!("expected `{{{{#cp-diff NN MM [summary | path]}}}}`"),
             }
         }
-        ("exercise", [number, target]) => {
-            let (path, anchor) = split_anchor(target)?;
-            let anchor = anchor.ok_or_else(|| anyhow!("needs `path:anchor`"))?;
-            exercise::show(workspace, number, path, anchor)
-        }
+        ("exercise", [step]) => exercise::show(workspace, step),
         ("step-output", [step, when]) => exercise::output(workspace, step, when),
         ("cp-crd", [number, kind]) => {
             let plural = format!("{}s", kind.to_lowercase());

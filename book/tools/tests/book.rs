@@ -280,7 +280,7 @@ fn a_schedule_naming_a_page_that_is_not_in_the_summary_fails() {
     assert_fails(&fixture, &["`gone.md` is not a page in SUMMARY.md"]);
 }
 
-const EXERCISE_PAGE: &str = "## Step 2.1: The answer\n\nWrite it.\n\n{{#exercise 02 src/step.rs:answer}}\n\n{{#step-output 2.1 before}}\n";
+const EXERCISE_PAGE: &str = "## Step 2.1: The answer\n\nWrite it.\n\n{{#exercise 2.1}}\n\n{{#step-output 2.1 before}}\n";
 
 #[test]
 fn an_exercise_shows_the_learners_start_and_folds_the_solution() {
@@ -341,7 +341,7 @@ fn a_step_without_its_heading_or_a_heading_without_its_step_fails() {
         "# Summary\n\n- [Demo](demo.md)\n",
         &[(
             "demo.md",
-            &page("{{#exercise 02 src/step.rs:answer}}\n\n## Step 2.2: Ghost\n"),
+            &page("{{#exercise 2.1}}\n\n## Step 2.2: Ghost\n"),
         )],
     );
     assert_fails(

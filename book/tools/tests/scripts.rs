@@ -356,7 +356,7 @@ fn jump_copies_a_checkpoint_under_the_learners_package_name_and_keeps_their_chan
     );
     assert!(manifest.contains("\n[workspace]\n") && manifest.contains("[workspace.dependencies]"));
     let main = std::fs::read_to_string(crate_dir.join("src/main.rs")).expect("main.rs");
-    assert!(main.contains("use my_provider::") && !main.contains("checkpoint_02"));
+    assert!(main.contains("my_provider::") && !main.contains("checkpoint_02"), "{main}");
     assert!(crate_dir.join("target/keep").is_file(), "target/ kept");
     assert!(
         crate_dir.join("Cargo.lock").is_file() && crate_dir.join("rust-toolchain.toml").is_file()
