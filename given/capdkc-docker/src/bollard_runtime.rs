@@ -163,14 +163,15 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         ),
         None => (None, None, None),
     };
-    let mut security_opt = spec.security_opt.clone();
     let mut device_cgroup_rules = Vec::new();
+    let mut unmasked = None;
     if spec.security == Some(SecurityProfile::Capabilities) {
         // What --privileged gives besides capabilities: the node creates device nodes
         // (/dev/kmsg) and containerd's pods use devices; systemd and the kubelet write to
-        // /proc and /sys paths Docker masks otherwise.
-        security_opt.push("systempaths=unconfined".to_owned());
+        // /proc and /sys paths Docker masks otherwise. The CLI's `--security-opt
+        // systempaths=unconfined` is no option of the API: it sends empty path lists.
         device_cgroup_rules.push("a *:* rwm".to_owned());
+        unmasked = Some(Vec::new());
     }
     let devices: Vec<DeviceMapping> = spec
         .devices
@@ -196,7 +197,9 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         privileged,
         cap_add,
         cap_drop,
-        security_opt: non_empty(security_opt),
+        security_opt: non_empty(spec.security_opt.clone()),
+        masked_paths: unmasked.clone(),
+        readonly_paths: unmasked,
         device_cgroup_rules: non_empty(device_cgroup_rules),
         devices: (!devices.is_empty()).then_some(devices),
         userns_mode: spec.userns_host.then(|| "host".to_owned()),
@@ -603,9 +606,11 @@ mod tests {
         assert_eq!(hc.cap_drop, Some(vec!["SYS_RESOURCE".to_owned()]));
         // What --privileged would have given a node besides capabilities.
         assert_eq!(hc.device_cgroup_rules, Some(vec!["a *:* rwm".to_owned()]));
+        assert_eq!(hc.masked_paths, Some(Vec::new()), "systempaths=unconfined");
         assert_eq!(
-            hc.security_opt,
-            Some(vec!["systempaths=unconfined".to_owned()])
+            hc.readonly_paths,
+            Some(Vec::new()),
+            "systempaths=unconfined"
         );
         let bindings = hc.port_bindings.unwrap_or_default();
         let b = &bindings["6443/tcp"].as_ref().unwrap()[0];
@@ -629,7 +634,7 @@ mod tests {
         let hc = body.host_config.unwrap_or_default();
         assert_eq!(hc.privileged, Some(true));
         assert_eq!(hc.device_cgroup_rules, None);
-        assert_eq!(hc.security_opt, None);
+        assert_eq!(hc.masked_paths, None, "privileged unmasks by itself");
         assert_eq!(hc.userns_mode.as_deref(), Some("host"));
         let device = &hc.devices.unwrap_or_default()[0];
         assert_eq!(device.path_on_host.as_deref(), Some("/dev/fuse"));

@@ -39,7 +39,7 @@ pub enum SecurityProfile {
     Privileged,
     /// `--cap-add ALL --cap-drop SYS_RESOURCE`, plus what `--privileged` gives besides
     /// capabilities and a node needs: every device (`--device-cgroup-rule 'a *:* rwm'`) and an
-    /// unmasked `/proc` and `/sys` (`--security-opt systempaths=unconfined`). For hosts where
+    /// unmasked `/proc` and `/sys` (what the CLI's `--security-opt systempaths=unconfined` asks for). For hosts where
     /// privileged containers cannot start (sandboxes without `CAP_SYS_RESOURCE`, such as our
     /// build machines).
     Capabilities,
