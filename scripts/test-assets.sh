@@ -12,6 +12,10 @@
 #   kube-apiserver  etcd  cluster-api-manager  crds/cluster-api/*.yaml  versions.txt
 #   kubeadm-bootstrap-manager  crds/kubeadm-bootstrap/*.yaml
 #   kubeadm-control-plane-manager  crds/kubeadm-control-plane/*.yaml
+#   webhooks/{cluster-api,kubeadm-bootstrap,kubeadm-control-plane}.yaml  (each manager's webhook
+#     configurations, pointing at a Service; a test that wants defaulting and validation points
+#     them at the manager it runs)
+#   clusterctl   (the same Cluster API version: `clusterctl generate cluster` in the quick-start test)
 # A cache directory made before a part was added gains that part on the next run; the parts it
 # already has are not rebuilt.
 #
@@ -53,11 +57,12 @@ capi_managers=(
 )
 
 complete() {
-  [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -f "$out/versions.txt" ]] || return 1
+  [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -x "$out/clusterctl" && -f "$out/versions.txt" ]] || return 1
   local manager binary package crds src
   for manager in "${capi_managers[@]}"; do
     read -r binary package crds src <<<"$manager"
-    [[ -x "$out/$binary" ]] && compgen -G "$out/crds/$crds/*.yaml" >/dev/null || return 1
+    [[ -x "$out/$binary" && -f "$out/webhooks/$crds.yaml" ]] &&
+      compgen -G "$out/crds/$crds/*.yaml" >/dev/null || return 1
   done
 }
 
@@ -128,7 +133,8 @@ build_etcd() {
   mv -f "$out/.etcd.tmp" "$out/etcd"
 }
 
-# build_capi_manager BINARY PACKAGE: one Cluster API manager from the cluster-api module.
+# build_capi_manager BINARY PACKAGE: one Cluster API program (a manager, clusterctl) from the
+# cluster-api module.
 build_capi_manager() {
   local binary="$1" package="sigs.k8s.io/cluster-api/$2" dir
   dir="$(new_module "$binary")"
@@ -160,6 +166,20 @@ copy_capi_crds() {
   install -m 0644 "$src"/*.yaml "$out/.crds-$name.tmp/"
   rm -rf "${out:?}/crds/$name"
   mv "$out/.crds-$name.tmp" "$out/crds/$name"
+}
+
+# copy_capi_webhooks NAME CRD_SRC: the webhook configurations beside the CRDs (config/webhook/
+# next to config/crd/bases) into webhooks/NAME.yaml.
+copy_capi_webhooks() {
+  local name="$1" src
+  src="$(mod_field "sigs.k8s.io/cluster-api@$capi_version" Dir)/${2%/crd/bases}/webhook/manifests.yaml"
+  if [[ ! -f "$src" ]]; then
+    log "no webhook configurations at $src"
+    return 1
+  fi
+  mkdir -p "$out/webhooks"
+  install -m 0644 "$src" "$out/webhooks/.$name.yaml.tmp"
+  mv -f "$out/webhooks/.$name.yaml.tmp" "$out/webhooks/$name.yaml"
 }
 
 main() {
@@ -203,7 +223,11 @@ main() {
     read -r binary package crds src <<<"$manager"
     if [[ ! -x "$out/$binary" ]]; then timed "$binary $capi_version" build_capi_manager "$binary" "$package"; fi
     if ! compgen -G "$out/crds/$crds/*.yaml" >/dev/null; then copy_capi_crds "$crds" "$src"; fi
+    if [[ ! -f "$out/webhooks/$crds.yaml" ]]; then copy_capi_webhooks "$crds" "$src"; fi
   done
+  if [[ ! -x "$out/clusterctl" ]]; then
+    timed "clusterctl $capi_version" build_capi_manager clusterctl cmd/clusterctl
+  fi
 
   cat >"$out/versions.txt" <<EOF
 kubernetes $k8s_version (staging $staging_version)
