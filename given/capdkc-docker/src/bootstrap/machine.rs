@@ -70,8 +70,10 @@ pub async fn run_job<R: ContainerRuntime>(
     let container = job.container.as_str();
     let waiting = Mutex::new(Some("the node container has not answered yet".to_owned()));
     let attempt = async {
-        wait_until_ready(runtime, container, report, &waiting).await;
-        report("running the bootstrap data (kubeadm) in the node");
+        if wait_until_ready(runtime, container, report, &waiting).await {
+            // Replaces the last reason to wait; a node ready at once has nothing to replace.
+            report("running the bootstrap data (kubeadm) in the node");
+        }
         match run(runtime, container, &steps, options).await {
             Ok(_) => Ok(()),
             Err(BootstrapError::AlreadyStarted) => wait_for_first_run(runtime, container).await,
@@ -115,13 +117,14 @@ elif ! test -S /run/containerd/containerd.sock; then
 fi"#;
 
 /// Polls [`READINESS_SCRIPT`] until it passes, reporting each new reason to wait; `waiting`
-/// holds the current one (the caller's timeout reads it) and is emptied once ready.
+/// holds the current one (the caller's timeout reads it) and is emptied once ready. True if it
+/// reported anything.
 async fn wait_until_ready<R: ContainerRuntime>(
     runtime: &R,
     container: &str,
     report: Report<'_>,
     waiting: &Mutex<Option<String>>,
-) {
+) -> bool {
     let check = ExecRequest::new(["/bin/sh", "-c", READINESS_SCRIPT]);
     let mut last_reported = String::new();
     loop {
@@ -147,6 +150,7 @@ async fn wait_until_ready<R: ContainerRuntime>(
         tokio::time::sleep(READY_POLL).await;
     }
     *waiting.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    !last_reported.is_empty()
 }
 
 fn truncate(text: &str) -> String {
