@@ -54,7 +54,7 @@ pub fn with_node_kubelet_args(yaml: &[u8], cgroup_v1: bool) -> Result<Vec<u8>, B
     for document in &mut documents {
         let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
         if matches!(kind, "InitConfiguration" | "JoinConfiguration") {
-            changed |= add_missing(document, &args).map_err(|what| invalid(what))?;
+            changed |= add_missing(document, &args).map_err(invalid)?;
         }
     }
     if !changed {
