@@ -657,4 +657,21 @@ mod tests {
         assert_eq!(types, ["Hostname", "InternalIP", "ExternalIP"]);
         assert_eq!(addresses("demo-cp-1", "").len(), 1);
     }
+
+    #[test]
+    fn a_refused_mount_names_the_flag_that_allows_it() {
+        let path = "/proc/1/root/run".to_owned();
+        let refused = capdkc_docker::mounts::MountRefused::NoneAllowed { path };
+        let condition = Error::Node(NodeError::Mount(refused))
+            .condition()
+            .expect("a condition");
+        assert_eq!(condition.type_, CONTAINER_PROVISIONED);
+        assert!(!condition.status);
+        assert_eq!(condition.reason, reasons::HOST_MOUNT_NOT_ALLOWED);
+        assert!(
+            condition.message.contains("--allowed-host-mounts"),
+            "{}",
+            condition.message
+        );
+    }
 }
