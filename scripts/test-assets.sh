@@ -10,6 +10,14 @@
 #
 # Layout of the printed directory:
 #   kube-apiserver  etcd  cluster-api-manager  crds/cluster-api/*.yaml  versions.txt
+#   kubeadm-bootstrap-manager  crds/kubeadm-bootstrap/*.yaml
+#   kubeadm-control-plane-manager  crds/kubeadm-control-plane/*.yaml
+#   webhooks/{cluster-api,kubeadm-bootstrap,kubeadm-control-plane}.yaml  (each manager's webhook
+#     configurations, pointing at a Service; a test that wants defaulting and validation points
+#     them at the manager it runs)
+#   clusterctl   (the same Cluster API version: `clusterctl generate cluster` in the quick-start test)
+# A cache directory made before a part was added gains that part on the next run; the parts it
+# already has are not rebuilt.
 #
 # Environment (all optional):
 #   CAPDKC_K8S_VERSION   k8s.io/kubernetes tag (default below; CAPI v1.14 manages v1.33-v1.36)
@@ -40,9 +48,22 @@ out="$cache_root/k8s-${k8s_version}_etcd-${etcd_version}_capi-${capi_version}"
 
 log() { printf 'test-assets: %s\n' "$*" >&2; }
 
+# The Cluster API managers: binary name, Go package under sigs.k8s.io/cluster-api, CRD directory
+# under crds/, and that package's CRDs in the module (all three live in the one cluster-api module).
+capi_managers=(
+  "cluster-api-manager core cluster-api core/config/crd/bases"
+  "kubeadm-bootstrap-manager bootstrap/kubeadm kubeadm-bootstrap bootstrap/kubeadm/config/crd/bases"
+  "kubeadm-control-plane-manager controlplane/kubeadm kubeadm-control-plane controlplane/kubeadm/config/crd/bases"
+)
+
 complete() {
-  [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -x "$out/cluster-api-manager" && -f "$out/versions.txt" ]] &&
-    compgen -G "$out/crds/cluster-api/*.yaml" >/dev/null
+  [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -x "$out/clusterctl" && -f "$out/versions.txt" ]] || return 1
+  local manager binary package crds src
+  for manager in "${capi_managers[@]}"; do
+    read -r binary package crds src <<<"$manager"
+    [[ -x "$out/$binary" && -f "$out/webhooks/$crds.yaml" ]] &&
+      compgen -G "$out/crds/$crds/*.yaml" >/dev/null || return 1
+  done
 }
 
 # Prints the value of one field of `go mod download -json` for module@version.
@@ -112,36 +133,53 @@ build_etcd() {
   mv -f "$out/.etcd.tmp" "$out/etcd"
 }
 
-build_cluster_api() {
-  local dir
-  dir="$(new_module cluster-api)"
+# build_capi_manager BINARY PACKAGE: one Cluster API program (a manager, clusterctl) from the
+# cluster-api module.
+build_capi_manager() {
+  local binary="$1" package="sigs.k8s.io/cluster-api/$2" dir
+  dir="$(new_module "$binary")"
   local version_pkg=sigs.k8s.io/cluster-api/version
   (
     cd "$dir"
     # cluster-api requires its api module at a placeholder version and replaces it locally;
     # the api module is published under the same tag (api/vX.Y.Z).
     go mod edit "-replace=sigs.k8s.io/cluster-api/api=sigs.k8s.io/cluster-api/api@$capi_version"
-    go get "sigs.k8s.io/cluster-api/core@$capi_version"
-    go build -trimpath -o "$out/.cluster-api-manager.tmp" \
+    go get "$package@$capi_version"
+    go build -trimpath -o "$out/.$binary.tmp" \
       -ldflags "-s -w -X $version_pkg.gitVersion=$capi_version -X $version_pkg.gitTreeState=clean" \
-      sigs.k8s.io/cluster-api/core
+      "$package"
   )
-  mv -f "$out/.cluster-api-manager.tmp" "$out/cluster-api-manager"
+  mv -f "$out/.$binary.tmp" "$out/$binary"
 }
 
-copy_cluster_api_crds() {
-  local src
-  src="$(mod_field "sigs.k8s.io/cluster-api@$capi_version" Dir)/core/config/crd/bases"
+# copy_capi_crds NAME SRC: the CRDs under SRC in the cluster-api module into crds/NAME/.
+copy_capi_crds() {
+  local name="$1" src
+  src="$(mod_field "sigs.k8s.io/cluster-api@$capi_version" Dir)/$2"
   if ! compgen -G "$src/*.yaml" >/dev/null; then
     log "no CRDs under $src"
     return 1
   fi
-  rm -rf "$out/.crds.tmp"
-  mkdir -p "$out/.crds.tmp/cluster-api"
+  rm -rf "$out/.crds-$name.tmp"
+  mkdir -p "$out/.crds-$name.tmp" "$out/crds"
   # The module cache is read-only; the copies must be removable with the cache directory.
-  install -m 0644 "$src"/*.yaml "$out/.crds.tmp/cluster-api/"
-  rm -rf "$out/crds"
-  mv "$out/.crds.tmp" "$out/crds"
+  install -m 0644 "$src"/*.yaml "$out/.crds-$name.tmp/"
+  rm -rf "${out:?}/crds/$name"
+  mv "$out/.crds-$name.tmp" "$out/crds/$name"
+}
+
+# copy_capi_webhooks NAME CRD_SRC: the webhook configurations beside the CRDs (config/webhook/
+# next to config/crd/bases) into webhooks/NAME.yaml.
+copy_capi_webhooks() {
+  local name="$1" src
+  src="$(mod_field "sigs.k8s.io/cluster-api@$capi_version" Dir)/${2%/crd/bases}/webhook/manifests.yaml"
+  if [[ ! -f "$src" ]]; then
+    log "no webhook configurations at $src"
+    return 1
+  fi
+  mkdir -p "$out/webhooks"
+  install -m 0644 "$src" "$out/webhooks/.$name.yaml.tmp"
+  mv -f "$out/webhooks/.$name.yaml.tmp" "$out/webhooks/$name.yaml"
 }
 
 main() {
@@ -180,10 +218,16 @@ main() {
   log "building into $out (Go: $(go version))"
   if [[ ! -x "$out/kube-apiserver" ]]; then timed "kube-apiserver $k8s_version" build_kube_apiserver; fi
   if [[ ! -x "$out/etcd" ]]; then timed "etcd $etcd_version" build_etcd; fi
-  if [[ ! -x "$out/cluster-api-manager" ]]; then
-    timed "cluster-api-manager $capi_version" build_cluster_api
+  local manager binary package crds src
+  for manager in "${capi_managers[@]}"; do
+    read -r binary package crds src <<<"$manager"
+    if [[ ! -x "$out/$binary" ]]; then timed "$binary $capi_version" build_capi_manager "$binary" "$package"; fi
+    if ! compgen -G "$out/crds/$crds/*.yaml" >/dev/null; then copy_capi_crds "$crds" "$src"; fi
+    if [[ ! -f "$out/webhooks/$crds.yaml" ]]; then copy_capi_webhooks "$crds" "$src"; fi
+  done
+  if [[ ! -x "$out/clusterctl" ]]; then
+    timed "clusterctl $capi_version" build_capi_manager clusterctl cmd/clusterctl
   fi
-  if ! compgen -G "$out/crds/cluster-api/*.yaml" >/dev/null; then copy_cluster_api_crds; fi
 
   cat >"$out/versions.txt" <<EOF
 kubernetes $k8s_version (staging $staging_version)

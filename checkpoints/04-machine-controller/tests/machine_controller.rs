@@ -1284,8 +1284,8 @@ async fn a_stripped_finalizer_is_added_back_and_nothing_else_is_written() {
 
 // ---- Deletion (F13, F14) ----------------------------------------------------------------------
 
-/// A fake whose node never gets its container runtime up: a bootstrap task waits (in 1 s
-/// steps, for up to 30 s) and is still running when the test deletes the machine.
+/// A fake whose node never gets its container runtime up: a bootstrap task waits (in 2 s
+/// steps, until the bootstrap timeout) and is still running when the test deletes the machine.
 fn containerd_never_starts() -> FakeRuntime {
     FakeRuntime::new().with_exec_hook(|_container, request: &ExecRequest| {
         let line = request.argv.get(2)?;
@@ -1316,6 +1316,18 @@ async fn deleting_during_the_bootstrap_cancels_it_removes_the_node_then_the_fina
         h.ctx.bootstraps.progress(&uid),
         Some(Progress::Running)
     ));
+    // The task's note (what the node is waiting for) asked for a reconcile to show it.
+    let mut note = None;
+    for _ in 0..100 {
+        note = h.ctx.bootstraps.note(&uid);
+        if note.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let note = note.unwrap_or_default();
+    assert!(note.starts_with("waiting for the node to boot"), "{note}");
+    let _noted = h.finished_so_far();
 
     let deleting = provisioned.deleting();
     let reconcile = h.reconcile(&deleting);

@@ -7,17 +7,19 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::StartExecResults;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, HostConfigCgroupnsModeEnum,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, ExecConfig, HostConfig,
+    HostConfigCgroupnsModeEnum, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    InspectNetworkOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 
+use crate::host::DockerHost;
 use crate::runtime::{
     ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
     RuntimeError, RuntimeResult, SecurityProfile,
@@ -50,6 +52,32 @@ impl BollardRuntime {
     }
 }
 // ANCHOR_END: connect
+
+/// What the provider reads about the daemon and its networks, beyond [`ContainerRuntime`].
+impl BollardRuntime {
+    /// The host facts node containers adapt to (`docker info`).
+    pub async fn host(&self) -> RuntimeResult<DockerHost> {
+        let info = self.docker.info().await.map_err(map_err)?;
+        Ok(DockerHost::from_info(&info))
+    }
+
+    /// The subnets of a network (`docker network inspect`), for `NO_PROXY`.
+    pub async fn network_subnets(&self, name: &str) -> RuntimeResult<Vec<String>> {
+        let network = self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await
+            .map_err(map_err)?;
+        let configs = network
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .unwrap_or_default();
+        Ok(configs
+            .into_iter()
+            .filter_map(|config| config.subnet)
+            .collect())
+    }
+}
 
 /// Access to the Docker API is root on the Docker host: never over an unencrypted,
 /// unauthenticated TCP connection (`DOCKER_HOST=tcp://...` without `DOCKER_TLS_VERIFY`).
@@ -135,6 +163,25 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         ),
         None => (None, None, None),
     };
+    let mut device_cgroup_rules = Vec::new();
+    let mut unmasked = None;
+    if spec.security == Some(SecurityProfile::Capabilities) {
+        // What --privileged gives besides capabilities: the node creates device nodes
+        // (/dev/kmsg) and containerd's pods use devices; systemd and the kubelet write to
+        // /proc and /sys paths Docker masks otherwise. The CLI's `--security-opt
+        // systempaths=unconfined` is no option of the API: it sends empty path lists.
+        device_cgroup_rules.push("a *:* rwm".to_owned());
+        unmasked = Some(Vec::new());
+    }
+    let devices: Vec<DeviceMapping> = spec
+        .devices
+        .iter()
+        .map(|path| DeviceMapping {
+            path_on_host: Some(path.clone()),
+            path_in_container: Some(path.clone()),
+            cgroup_permissions: Some("rwm".to_owned()),
+        })
+        .collect();
     let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
         .ports
         .iter()
@@ -151,6 +198,11 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         cap_add,
         cap_drop,
         security_opt: non_empty(spec.security_opt.clone()),
+        masked_paths: unmasked.clone(),
+        readonly_paths: unmasked,
+        device_cgroup_rules: non_empty(device_cgroup_rules),
+        devices: (!devices.is_empty()).then_some(devices),
+        userns_mode: spec.userns_host.then(|| "host".to_owned()),
         cgroupns_mode: spec
             .cgroupns_private
             .then_some(HostConfigCgroupnsModeEnum::PRIVATE),
@@ -177,6 +229,8 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     });
     ContainerCreateBody {
         hostname: spec.hostname.clone(),
+        tty: spec.tty.then_some(true),
+        stop_signal: spec.stop_signal.clone(),
         image: Some(spec.image.clone()),
         labels: Some(spec.labels.clone().into_iter().collect()),
         env: non_empty(spec.env.clone()),
@@ -550,10 +604,47 @@ mod tests {
         assert_eq!(hc.privileged, None);
         assert_eq!(hc.cap_add, Some(vec!["ALL".to_owned()]));
         assert_eq!(hc.cap_drop, Some(vec!["SYS_RESOURCE".to_owned()]));
+        // What --privileged would have given a node besides capabilities.
+        assert_eq!(hc.device_cgroup_rules, Some(vec!["a *:* rwm".to_owned()]));
+        assert_eq!(hc.masked_paths, Some(Vec::new()), "systempaths=unconfined");
+        assert_eq!(
+            hc.readonly_paths,
+            Some(Vec::new()),
+            "systempaths=unconfined"
+        );
         let bindings = hc.port_bindings.unwrap_or_default();
         let b = &bindings["6443/tcp"].as_ref().unwrap()[0];
         assert_eq!(b.host_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(b.host_port.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn privileged_nodes_need_no_extra_rules_and_node_settings_reach_docker() {
+        let spec = ContainerSpec {
+            security: Some(SecurityProfile::Privileged),
+            tty: true,
+            stop_signal: Some("SIGRTMIN+3".into()),
+            devices: vec!["/dev/fuse".into()],
+            userns_host: true,
+            ..Default::default()
+        };
+        let body = create_body(&spec);
+        assert_eq!(body.tty, Some(true));
+        assert_eq!(body.stop_signal.as_deref(), Some("SIGRTMIN+3"));
+        let hc = body.host_config.unwrap_or_default();
+        assert_eq!(hc.privileged, Some(true));
+        assert_eq!(hc.device_cgroup_rules, None);
+        assert_eq!(hc.masked_paths, None, "privileged unmasks by itself");
+        assert_eq!(hc.userns_mode.as_deref(), Some("host"));
+        let device = &hc.devices.unwrap_or_default()[0];
+        assert_eq!(device.path_on_host.as_deref(), Some("/dev/fuse"));
+        assert_eq!(device.path_in_container.as_deref(), Some("/dev/fuse"));
+        let load_balancer = create_body(&ContainerSpec::default());
+        assert_eq!(load_balancer.tty, None);
+        assert_eq!(
+            load_balancer.host_config.unwrap_or_default().userns_mode,
+            None
+        );
     }
 
     #[test]

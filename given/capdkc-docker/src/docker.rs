@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::bollard_runtime::BollardRuntime;
-use crate::bootstrap::{BootstrapError, RunOptions, bootstrap_machine};
+use crate::bootstrap::{BootstrapError, BootstrapJob, RunOptions, run_job};
 use crate::engine::Engine;
 use crate::ensure::{Action, EnsureError, remove_if_ours};
+use crate::host::{DockerHost, adaptations, proxy_env_with_subnets};
 use crate::labels::{
     CLUSTER_LABEL, CLUSTER_UID_LABEL, Identity, NAMESPACE_LABEL, OWNER_UID_LABEL,
     ROLE_CONTROL_PLANE, ROLE_LABEL, lb_container_name,
@@ -36,20 +37,36 @@ pub struct Docker {
     pub lb_health_check: HealthCheck,
     /// Retries of bootstrap file writes.
     pub bootstrap_retries: RunOptions,
+    /// What the Docker host is like (cgroup version, storage driver, ...).
+    pub host: DockerHost,
 }
 
 impl Docker {
     /// Connects to the engine `DOCKER_HOST` names (or the local socket) and makes sure the
     /// network exists: a manager without Docker stops at start, not in every reconcile.
+    /// Node containers get the privilege the options name and adapt to the host as `docker
+    /// info` describes it.
     pub async fn connect(options: &DockerOptions) -> Result<Self, RuntimeError> {
-        let docker = Self::new(BollardRuntime::connect().await?, &options.docker_network);
+        let runtime = BollardRuntime::connect().await?;
         let network = &options.docker_network;
-        docker
-            .engine
+        runtime
             .ensure_network(network, &BTreeMap::new())
             .await
             .map_err(|error| RuntimeError::Other(format!("Docker network {network}: {error}")))?;
+        let host = runtime.host().await?;
+        let subnets = runtime.network_subnets(network).await?;
+        let mut docker = Self::new(runtime, network).on_host(host);
+        docker.nodes.security = options.node_privilege.into();
+        docker.nodes.allowed_host_mounts = options.allowed_host_mounts.clone();
+        docker.nodes.proxy_env = proxy_env_with_subnets(&docker.nodes.proxy_env, &subnets);
         Ok(docker)
+    }
+
+    /// The same settings, adapted to `host` (see [`crate::host::adaptations`]).
+    pub fn on_host(mut self, host: DockerHost) -> Self {
+        self.nodes.host = adaptations(&host);
+        self.host = host;
+        self
     }
 
     /// `runtime` with the settings a real cluster needs (privileged nodes, `/lib/modules`,
@@ -63,6 +80,7 @@ impl Docker {
             },
             lb_health_check: HealthCheck::ApiServerHealthz,
             bootstrap_retries: RunOptions::default(),
+            host: DockerHost::default(),
         }
     }
 
@@ -212,7 +230,26 @@ impl Docker {
         format: &str,
         timeout: Duration,
     ) -> Result<(), BootstrapError> {
-        let retries = &self.bootstrap_retries;
-        bootstrap_machine(&self.engine, container, data, format, retries, timeout).await
+        self.bootstrap_reporting(container, data, format, timeout, |_| {})
+            .await
+    }
+
+    /// [`Docker::bootstrap`], telling `report` what it waits for while the node boots (in
+    /// words for a person; never bootstrap data).
+    pub async fn bootstrap_reporting(
+        &self,
+        container: &str,
+        data: BootstrapData,
+        format: &str,
+        timeout: Duration,
+        report: impl Fn(&str) + Send + Sync,
+    ) -> Result<(), BootstrapError> {
+        let job = BootstrapJob {
+            container: container.to_owned(),
+            format: format.to_owned(),
+            timeout,
+            cgroup_v1_host: self.host.cgroup_v1,
+        };
+        run_job(&self.engine, &job, data, &self.bootstrap_retries, &report).await
     }
 }

@@ -73,6 +73,32 @@ pub fn node_container_name(cluster: &str, machine: &str) -> String {
     }
 }
 
+/// The longest host name a container gets: one DNS label. Docker refuses host names over 64
+/// bytes (`sethostname: invalid argument`), and the kubelet names its Node after the host name.
+pub const MAX_HOSTNAME: usize = 63;
+
+/// A container's host name: its name when that fits in [`MAX_HOSTNAME`], else the first 52
+/// characters and a hash of the whole name (`-` and 10 hex digits), so that long Machine names
+/// (a MachineDeployment appends two hashes to the cluster name) stay unique and stable.
+pub fn container_hostname(container: &str) -> String {
+    if container.len() <= MAX_HOSTNAME {
+        return container.to_owned();
+    }
+    const HASH_DIGITS: usize = 10;
+    let keep = MAX_HOSTNAME - HASH_DIGITS - 1;
+    let head: String = container.chars().take(keep).collect();
+    let head = head.trim_end_matches(['-', '.']);
+    let hash = fnv1a(container.as_bytes()) & ((1 << (4 * HASH_DIGITS)) - 1);
+    format!("{head}-{hash:0HASH_DIGITS$x}")
+}
+
+/// FNV-1a, 64 bits: a stable hash needs no dependency.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Load-balancer container name: `<cluster>-lb`.
 pub fn lb_container_name(cluster: &str) -> String {
     format!("{cluster}-lb")
@@ -97,6 +123,30 @@ mod tests {
         assert_eq!(node_container_name("demo", "demo-cp-abc"), "demo-cp-abc");
         assert_eq!(node_container_name("demo", "worker-1"), "demo-worker-1");
         assert_eq!(lb_container_name("demo"), "demo-lb");
+    }
+
+    #[test]
+    fn long_names_get_a_short_stable_unique_hostname() {
+        let short = "demo-md-0-abcde-fghij";
+        assert_eq!(container_hostname(short), short);
+        let exactly = "c".repeat(MAX_HOSTNAME);
+        assert_eq!(container_hostname(&exactly), exactly);
+        let long = format!("{}-md-0-7d9f8c6b5-x2k4p", "a".repeat(80));
+        let other = format!("{}-md-0-7d9f8c6b5-x2k4q", "a".repeat(80));
+        let (one, two) = (container_hostname(&long), container_hostname(&other));
+        assert!(one.len() <= MAX_HOSTNAME, "{one}");
+        assert_ne!(
+            one, two,
+            "names that differ at the end keep distinct host names"
+        );
+        assert_eq!(one, container_hostname(&long), "stable");
+        assert!(one.starts_with(&"a".repeat(52)), "{one}");
+        let dashes = format!("{}-{}", "b".repeat(51), "x".repeat(30));
+        let hostname = container_hostname(&dashes);
+        assert!(
+            !hostname.contains("--"),
+            "no empty part before the hash: {hostname}"
+        );
     }
 
     #[test]

@@ -23,9 +23,11 @@ pub mod engine;
 pub mod ensure;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+pub mod host;
 pub mod images;
 pub mod labels;
 pub mod loadbalancer;
+pub mod mounts;
 pub mod node;
 pub mod options;
 pub mod runtime;
@@ -38,7 +40,7 @@ pub use docker::Docker;
 pub use engine::Engine;
 pub use ensure::{Action, EnsureError};
 pub use labels::Identity;
-pub use options::DockerOptions;
+pub use options::{DockerOptions, NodePrivilege};
 pub use runtime::{
     ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
     RuntimeError, RuntimeResult, SecurityProfile,

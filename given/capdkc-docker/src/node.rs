@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 
 use crate::ensure::{Action, EnsureError, StoppedPolicy, ensure_container};
+use crate::host::HostAdaptations;
 use crate::images::{ImageError, node_image};
 use crate::labels::{
     FAILURE_DOMAIN_LABEL, Identity, ROLE_CONTROL_PLANE, ROLE_LABEL, ROLE_WORKER,
-    node_container_name,
+    container_hostname, node_container_name,
 };
+use crate::mounts::MountRefused;
 use crate::runtime::{
     ContainerInfo, ContainerRuntime, ContainerSpec, PortPublish, SecurityProfile,
 };
@@ -33,6 +35,11 @@ pub struct NodeSettings {
     pub proxy_env: Vec<String>,
     /// Extra labels on every node (tests add their run label). Identity labels win.
     pub extra_labels: BTreeMap<String, String>,
+    /// What the Docker host needs of nodes (`/dev/mapper`, `/dev/fuse`, `--userns=host`).
+    pub host: HostAdaptations,
+    /// Host directories whose contents DockerMachines may mount (`--allowed-host-mounts`);
+    /// empty: no extraMount at all.
+    pub allowed_host_mounts: Vec<String>,
 }
 
 impl Default for NodeSettings {
@@ -43,6 +50,8 @@ impl Default for NodeSettings {
             mount_lib_modules: true,
             proxy_env: Vec::new(),
             extra_labels: BTreeMap::new(),
+            host: HostAdaptations::default(),
+            allowed_host_mounts: Vec::new(),
         }
     }
 }
@@ -156,9 +165,11 @@ pub fn node_spec(settings: &NodeSettings, req: &NodeRequest) -> Result<Container
     } else {
         Vec::new()
     };
+    binds.extend(settings.host.binds.iter().cloned());
     binds.extend(req.extra_mounts.iter().map(HostMount::bind));
     Ok(ContainerSpec {
-        hostname: Some(name.clone()),
+        // The kubelet names its Node after the host name: at most one DNS label.
+        hostname: Some(container_hostname(&name)),
         name,
         image: image.image,
         labels,
@@ -182,9 +193,21 @@ pub fn node_spec(settings: &NodeSettings, req: &NodeRequest) -> Result<Container
         volumes: vec!["/var".to_owned()],
         binds,
         ports,
-        // Nodes come back after a daemon or host restart, like a rebooted VM.
+        // Nodes come back after a daemon or host restart, like a rebooted VM, and the kubelet
+        // and pods with them. kind's `on-failure:1` restarts a node once after a crash and then
+        // leaves it stopped; we never recreate a provisioned node (a MachineHealthCheck replaces
+        // its Machine), so a node that stays down is a node lost. `docker stop` by a person
+        // still sticks: unless-stopped does not undo it.
         restart_policy: Some("unless-stopped".to_owned()),
         network: Some(settings.network.clone()),
+        // systemd writes its boot and shutdown messages to a terminal: with one, `docker logs`
+        // shows why a node did not come up.
+        tty: true,
+        // systemd shuts down cleanly on SIGRTMIN+3 (SIGTERM would make it re-execute itself);
+        // node images set it too, this covers custom images that do not.
+        stop_signal: Some("SIGRTMIN+3".to_owned()),
+        devices: settings.host.devices.clone(),
+        userns_host: settings.host.userns_host,
     })
 }
 // ANCHOR_END: node_spec
@@ -195,6 +218,9 @@ pub enum NodeError {
     /// No image could be chosen.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// An extraMount the manager does not allow.
+    #[error(transparent)]
+    Mount(#[from] MountRefused),
     /// Conflict or Docker failure.
     #[error(transparent)]
     Ensure(#[from] EnsureError),
@@ -208,7 +234,10 @@ pub async fn ensure_node<R: ContainerRuntime>(
     settings: &NodeSettings,
     req: &NodeRequest,
 ) -> Result<(Action, ContainerInfo), NodeError> {
-    let spec = node_spec(settings, req)?;
+    let mut req = req.clone();
+    req.extra_mounts =
+        crate::mounts::resolve_allowed(&req.extra_mounts, &settings.allowed_host_mounts)?;
+    let spec = node_spec(settings, &req)?;
     Ok(ensure_container(rt, &spec, &req.identity, StoppedPolicy::Recreate).await?)
 }
 // ANCHOR_END: ensure_node

@@ -37,8 +37,11 @@ pub enum SecurityProfile {
     /// The manager's default.
     #[default]
     Privileged,
-    /// `--cap-add ALL --cap-drop SYS_RESOURCE`: for hosts where privileged containers cannot
-    /// start (sandboxes without `CAP_SYS_RESOURCE`, such as our build machines).
+    /// `--cap-add ALL --cap-drop SYS_RESOURCE`, plus what `--privileged` gives besides
+    /// capabilities and a node needs: every device (`--device-cgroup-rule 'a *:* rwm'`) and an
+    /// unmasked `/proc` and `/sys` (what the CLI's `--security-opt systempaths=unconfined` asks for). For hosts where
+    /// privileged containers cannot start (sandboxes without `CAP_SYS_RESOURCE`, such as our
+    /// build machines).
     Capabilities,
 }
 
@@ -89,6 +92,15 @@ pub struct ContainerSpec {
     pub restart_policy: Option<String>,
     /// User-defined network to attach to.
     pub network: Option<String>,
+    /// Allocate a pseudo-TTY (`--tty`): systemd then writes its boot messages to it, and
+    /// `docker logs` shows them.
+    pub tty: bool,
+    /// `--stop-signal`, or `None` for the image's.
+    pub stop_signal: Option<String>,
+    /// Host devices passed through (`--device /dev/fuse`).
+    pub devices: Vec<String>,
+    /// `--userns=host`: opt out of the daemon's user-namespace remapping.
+    pub userns_host: bool,
 }
 // ANCHOR_END: container_spec
 

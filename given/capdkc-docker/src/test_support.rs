@@ -107,6 +107,7 @@ impl DockerEnv {
             mount_lib_modules: false,
             proxy_env: Vec::new(),
             extra_labels: run_labels(&self.run_id),
+            ..NodeSettings::default()
         }
     }
 

@@ -382,3 +382,57 @@ async fn a_missing_image_is_pulled_and_a_failed_pull_is_reported() {
     assert!(left.is_empty(), "nothing half-created: {left:?}");
     env.cleanup().await;
 }
+
+/// Names Kubernetes accepts but Docker's host names do not: a 100-character Machine name and a
+/// 63-character cluster name (its load balancer's name is 66). Both containers run, with host
+/// names of at most 63 characters (Docker refuses more: `sethostname: invalid argument`).
+#[tokio::test]
+async fn long_names_get_host_names_docker_accepts() {
+    let Some(env) = docker_env("long-names").await else {
+        return;
+    };
+    let rt = &env.rt;
+    let long_machine = format!("m{}", "x".repeat(99));
+    let (_, node) = node::ensure_node(rt, &env.node_settings(), &node_request(&env, &long_machine))
+        .await
+        .expect("a node with a 100-character Machine name runs");
+    assert!(node.running);
+    let hostname = sh(rt, &node.name, "hostname").await;
+    assert!(
+        hostname.len() <= 63 && hostname.starts_with("c"),
+        "{hostname}"
+    );
+
+    let mut identity = env.identity("dc-long");
+    identity.cluster_name = format!("{}{}", identity.cluster_name, "y".repeat(54));
+    assert_eq!(identity.cluster_name.len(), 63);
+    let lb = loadbalancer::ensure_lb(rt, &env.lb_settings(), &identity)
+        .await
+        .expect("a load balancer for a 63-character cluster name runs");
+    assert!(lb.container.running, "{:?}", lb.container);
+    env.cleanup().await;
+}
+
+/// An extraMount the manager does not allow never reaches Docker: no container is created.
+#[tokio::test]
+async fn a_mount_outside_the_allowlist_creates_no_container() {
+    let Some(env) = docker_env("mount-refused").await else {
+        return;
+    };
+    let mut request = node_request(&env, "mounts");
+    request.extra_mounts = vec![node::HostMount {
+        host_path: "/proc/1/root/run".into(),
+        container_path: "/host-run".into(),
+        read_only: true,
+    }];
+    let mut settings = env.node_settings();
+    settings.allowed_host_mounts = vec!["/srv".into()];
+    let refused = node::ensure_node(&env.rt, &settings, &request).await;
+    assert!(
+        matches!(refused, Err(node::NodeError::Mount(_))),
+        "{refused:?}"
+    );
+    let name = request.container_name();
+    assert!(env.rt.inspect(&name).await.is_err(), "no container {name}");
+    env.cleanup().await;
+}

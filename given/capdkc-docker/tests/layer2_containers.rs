@@ -75,6 +75,53 @@ fn control_plane_node_spec_matches_upstream_settings() {
     );
 }
 
+#[test]
+fn nodes_boot_systemd_and_adapt_to_the_host() {
+    let spec = node::node_spec(&NodeSettings::default(), &cp_request()).unwrap();
+    assert!(spec.tty, "systemd's output shows in docker logs");
+    assert_eq!(spec.stop_signal.as_deref(), Some("SIGRTMIN+3"));
+    assert_eq!(spec.restart_policy.as_deref(), Some("unless-stopped"));
+    assert!(spec.cgroupns_private);
+    assert_eq!(spec.volumes, ["/var"]);
+    assert!(spec.tmpfs.contains_key("/run") && spec.tmpfs.contains_key("/tmp"));
+    for opt in ["seccomp=unconfined", "apparmor=unconfined"] {
+        assert!(spec.security_opt.iter().any(|o| o == opt), "{opt}");
+    }
+
+    let host = capdkc_docker::host::DockerHost {
+        storage_driver: "btrfs".into(),
+        rootless: true,
+        userns_remap: true,
+        ..Default::default()
+    };
+    let settings = NodeSettings {
+        mount_lib_modules: false,
+        host: capdkc_docker::host::adaptations(&host),
+        ..Default::default()
+    };
+    let spec = node::node_spec(&settings, &cp_request()).unwrap();
+    assert_eq!(spec.binds, ["/dev/mapper:/dev/mapper"]);
+    assert_eq!(spec.devices, ["/dev/fuse"]);
+    assert!(spec.userns_host);
+}
+
+#[test]
+fn a_long_machine_name_gets_a_hostname_docker_accepts() {
+    let long = NodeRequest {
+        machine: format!("demo-{}", "m".repeat(95)),
+        ..cp_request()
+    };
+    let spec = node::node_spec(&NodeSettings::default(), &long).unwrap();
+    assert_eq!(
+        spec.name.len(),
+        100,
+        "the container keeps the Machine's name"
+    );
+    let hostname = spec.hostname.unwrap_or_default();
+    assert!(hostname.len() <= 63, "{hostname}");
+    assert!(hostname.starts_with("demo-mmm"), "{hostname}");
+}
+
 /// F7: a stopped leftover of ours is removed and recreated.
 #[tokio::test]
 async fn stopped_leftover_node_is_recreated() {
@@ -240,6 +287,12 @@ async fn config_apply_protocol() {
     assert!(matches!(&calls[1], Call::CopyIn { .. }));
     assert!(matches!(&calls[2], Call::ReadFile { .. }));
     assert!(matches!(&calls[3], Call::Signal { signal, .. } if signal == "SIGHUP"));
+    // What HAProxy reloads is the whole rendered file: the global connection cap stays.
+    let reloaded = rt.file("demo-lb", CONFIG_PATH).expect("config written");
+    assert!(
+        String::from_utf8_lossy(&reloaded)
+            .contains("\nglobal\n  log stdout format raw local0 notice\n  maxconn 100000\n")
+    );
 
     rt.clear_calls();
     assert_eq!(

@@ -13,11 +13,13 @@ use axum::routing::get;
 
 use crate::metrics::Metrics;
 
+// ANCHOR: readiness
 /// Whether the manager is ready, and if not, why: every watch must have listed its objects.
 /// Deliberately not tied to leadership: with one replica and a rolling update, the new pod must
 /// become ready while the old one still holds the Lease, or the rollout never finishes.
 #[derive(Clone)]
 pub struct Readiness(Arc<Mutex<BTreeMap<String, String>>>);
+// ANCHOR_END: readiness
 
 /// What readiness waits for until the manager has registered its watches.
 const STARTING: &str = "manager";

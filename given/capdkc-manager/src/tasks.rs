@@ -36,7 +36,30 @@ pub struct BackgroundTasks<K: Resource<DynamicType = ()>, E> {
 
 struct Task<E> {
     progress: Arc<Mutex<Progress<E>>>,
+    note: Arc<Mutex<Option<String>>>,
     cancel: CancellationToken,
+}
+
+/// A running task's word on what it is doing or waiting for ("the node is booting"), for its
+/// object's status. A new note asks for a reconcile of the object, so the status follows it;
+/// repeating the same note asks for nothing.
+pub struct Note<K: Resource<DynamicType = ()>> {
+    text: Arc<Mutex<Option<String>>>,
+    object: ObjectRef<K>,
+    changed: Triggers<K>,
+}
+
+impl<K: Resource<DynamicType = ()>> Note<K> {
+    /// Replaces the note.
+    pub fn set(&self, text: &str) {
+        let mut current = self.text.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_deref() == Some(text) {
+            return;
+        }
+        *current = Some(text.to_owned());
+        drop(current);
+        self.changed.trigger(self.object.clone());
+    }
 }
 
 impl<K, E> BackgroundTasks<K, E>
@@ -72,8 +95,27 @@ where
         Some(progress.clone())
     }
 
+    /// The running task's latest [`Note`], if it left one.
+    pub fn note(&self, uid: &str) -> Option<String> {
+        let tasks = self.lock();
+        let note = tasks
+            .get(uid)?
+            .note
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        note.clone()
+    }
+
     /// Starts `work` for the object `uid` in the background, unless a task for it exists already.
     pub fn start<F>(&self, uid: &str, object: ObjectRef<K>, work: F)
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        self.start_noted(uid, object, |_| work);
+    }
+
+    /// Like [`BackgroundTasks::start`], the work given a [`Note`] to say what it is doing.
+    pub fn start_noted<F>(&self, uid: &str, object: ObjectRef<K>, work: impl FnOnce(Note<K>) -> F)
     where
         F: Future<Output = Result<(), E>> + Send + 'static,
     {
@@ -81,6 +123,12 @@ where
         if tasks.contains_key(uid) {
             return;
         }
+        let note = Arc::new(Mutex::new(None));
+        let work = work(Note {
+            text: note.clone(),
+            object: object.clone(),
+            changed: self.finished.clone(),
+        });
         let progress = Arc::new(Mutex::new(Progress::Running));
         let cancel = CancellationToken::new();
         let (report, stopped, finished) = (progress.clone(), cancel.clone(), self.finished.clone());
@@ -100,7 +148,14 @@ where
             };
             finished.trigger(object);
         });
-        tasks.insert(uid.to_owned(), Task { progress, cancel });
+        tasks.insert(
+            uid.to_owned(),
+            Task {
+                progress,
+                note,
+                cancel,
+            },
+        );
     }
 
     /// Stops the task for `uid` (its object is being deleted) and forgets it.
@@ -155,6 +210,32 @@ mod tests {
         let mut heard = heard.lock().unwrap().clone();
         heard.sort();
         assert_eq!(heard, [false, true]);
+    }
+
+    #[tokio::test]
+    async fn a_new_note_is_kept_and_asks_for_a_reconcile_once() {
+        let (tasks, mut asked) = BackgroundTasks::<Machine, String>::new();
+        let object = ObjectRef::new("m").within("default");
+        let (go_on, wait) = tokio::sync::oneshot::channel::<()>();
+        tasks.start_noted("uid-1", object.clone(), |note| async move {
+            note.set("the node is booting");
+            note.set("the node is booting");
+            let _ = wait.await;
+            Ok(())
+        });
+        let first = tokio::time::timeout(Duration::from_secs(1), asked.next()).await;
+        assert_eq!(
+            first.expect("a reconcile for the new note"),
+            Some(object.clone())
+        );
+        assert_eq!(tasks.note("uid-1").as_deref(), Some("the node is booting"));
+        assert_eq!(tasks.progress("uid-1"), Some(Progress::Running));
+        let repeated = tokio::time::timeout(Duration::from_millis(100), asked.next()).await;
+        assert!(repeated.is_err(), "the same note again asks for nothing");
+        go_on.send(()).unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(1), asked.next()).await;
+        assert_eq!(finished.expect("the end asks too"), Some(object));
+        assert_eq!(tasks.note("uid-2"), None);
     }
 
     #[tokio::test]

@@ -49,6 +49,7 @@ where
         }
     }
 
+    // ANCHOR: store_and_subscribe
     /// The cache: every object of this kind the manager watches.
     pub fn store(&self) -> Store<K> {
         self.store.clone()
@@ -70,6 +71,7 @@ where
             .filter(move |_| std::future::ready(*active.borrow()))
             .boxed()
     }
+    // ANCHOR_END: store_and_subscribe
 
     /// Like [`SharedWatch::subscribe`], but only the changes that alter `what_matters` of an
     /// object (a new object always counts): a controller that reads a Cluster's pause and

@@ -22,6 +22,9 @@ pub enum Needs {
     ControlPlane,
     /// etcd, kube-apiserver, the Cluster API core manager and its CRDs.
     ClusterApi,
+    /// All of [`Needs::ClusterApi`], and the kubeadm bootstrap and control-plane managers
+    /// with their CRDs.
+    KubeadmProviders,
 }
 
 /// A checked assets directory.
@@ -35,9 +38,12 @@ impl Assets {
     pub fn locate(dir: impl Into<PathBuf>, needs: Needs) -> Result<Self, String> {
         let assets = Self { dir: dir.into() };
         let mut required = vec![assets.etcd(), assets.kube_apiserver()];
-        if needs == Needs::ClusterApi {
-            required.push(assets.cluster_api_manager());
-        }
+        let providers: &[CapiProvider] = match needs {
+            Needs::ControlPlane => &[],
+            Needs::ClusterApi => &[CapiProvider::Core],
+            Needs::KubeadmProviders => &CapiProvider::ALL,
+        };
+        required.extend(providers.iter().map(|p| assets.manager(*p)));
         let missing: Vec<String> = required
             .iter()
             .filter(|path| !is_executable(path))
@@ -46,11 +52,21 @@ impl Assets {
         if !missing.is_empty() {
             return Err(format!("missing or not executable: {}", missing.join(", ")));
         }
-        if needs == Needs::ClusterApi && assets.cluster_api_crd_files().is_empty() {
-            return Err(format!(
-                "no Cluster API CRDs (*.yaml) in {}",
-                assets.cluster_api_crds_dir().display()
-            ));
+        for provider in providers {
+            let webhooks = assets.webhooks_file(*provider);
+            if needs == Needs::KubeadmProviders && !webhooks.is_file() {
+                return Err(format!(
+                    "no webhook configurations at {}",
+                    webhooks.display()
+                ));
+            }
+            if assets.crd_files(*provider).is_empty() {
+                return Err(format!(
+                    "no {} CRDs (*.yaml) in {}",
+                    provider.binary(),
+                    assets.crds_dir(*provider).display()
+                ));
+            }
         }
         Ok(assets)
     }
@@ -81,17 +97,39 @@ impl Assets {
 
     /// The Cluster API core manager binary.
     pub fn cluster_api_manager(&self) -> PathBuf {
-        self.dir.join("cluster-api-manager")
+        self.manager(CapiProvider::Core)
     }
 
     /// The directory with the Cluster API core CRDs.
     pub fn cluster_api_crds_dir(&self) -> PathBuf {
-        self.dir.join("crds").join("cluster-api")
+        self.crds_dir(CapiProvider::Core)
     }
 
     /// The Cluster API core CRD files, sorted so installs are reproducible.
     pub fn cluster_api_crd_files(&self) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(self.cluster_api_crds_dir()) else {
+        self.crd_files(CapiProvider::Core)
+    }
+
+    /// A Cluster API provider's manager binary.
+    pub fn manager(&self, provider: CapiProvider) -> PathBuf {
+        self.dir.join(provider.binary())
+    }
+
+    /// The directory with a Cluster API provider's CRDs.
+    pub fn crds_dir(&self, provider: CapiProvider) -> PathBuf {
+        self.dir.join("crds").join(provider.crds())
+    }
+
+    /// A Cluster API provider's webhook configurations (`webhooks/<crds dir name>.yaml`).
+    pub fn webhooks_file(&self, provider: CapiProvider) -> PathBuf {
+        self.dir
+            .join("webhooks")
+            .join(format!("{}.yaml", provider.crds()))
+    }
+
+    /// A Cluster API provider's CRD files, sorted so installs are reproducible.
+    pub fn crd_files(&self, provider: CapiProvider) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.crds_dir(provider)) else {
             return Vec::new();
         };
         let mut files: Vec<PathBuf> = entries
@@ -100,6 +138,44 @@ impl Assets {
             .collect();
         files.sort();
         files
+    }
+}
+
+/// The Cluster API managers `scripts/test-assets.sh` builds, all from the one cluster-api module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapiProvider {
+    /// The core manager (Clusters, Machines, MachineDeployments, ...).
+    Core,
+    /// The kubeadm bootstrap provider (KubeadmConfig: cloud-init for kubeadm init/join).
+    KubeadmBootstrap,
+    /// The kubeadm control-plane provider (KubeadmControlPlane).
+    KubeadmControlPlane,
+}
+
+impl CapiProvider {
+    /// Every provider, core first.
+    pub const ALL: [CapiProvider; 3] = [
+        CapiProvider::Core,
+        CapiProvider::KubeadmBootstrap,
+        CapiProvider::KubeadmControlPlane,
+    ];
+
+    /// The binary's name in the assets directory (also the name its log file and errors use).
+    pub fn binary(self) -> &'static str {
+        match self {
+            CapiProvider::Core => "cluster-api-manager",
+            CapiProvider::KubeadmBootstrap => "kubeadm-bootstrap-manager",
+            CapiProvider::KubeadmControlPlane => "kubeadm-control-plane-manager",
+        }
+    }
+
+    /// The directory under `crds/` holding its CRDs.
+    pub fn crds(self) -> &'static str {
+        match self {
+            CapiProvider::Core => "cluster-api",
+            CapiProvider::KubeadmBootstrap => "kubeadm-bootstrap",
+            CapiProvider::KubeadmControlPlane => "kubeadm-control-plane",
+        }
     }
 }
 
@@ -176,6 +252,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let reason = Assets::locate(dir.path(), Needs::ClusterApi).expect_err("incomplete");
         for binary in ["etcd", "kube-apiserver", "cluster-api-manager"] {
+            assert!(reason.contains(binary), "{reason}");
+        }
+        let reason = Assets::locate(dir.path(), Needs::KubeadmProviders).expect_err("incomplete");
+        for binary in ["kubeadm-bootstrap-manager", "kubeadm-control-plane-manager"] {
             assert!(reason.contains(binary), "{reason}");
         }
     }

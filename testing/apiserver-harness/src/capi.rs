@@ -1,4 +1,5 @@
-//! The real Cluster API core manager, running against a [`ControlPlane`].
+//! The real Cluster API managers (core, and the kubeadm bootstrap and control-plane
+//! providers), running against a [`ControlPlane`].
 //!
 //! No webhook configuration is installed, so the API server never calls the manager's webhooks
 //! (no defaulting, no validation, no conversion: tests use the storage version `v1beta2` only).
@@ -8,23 +9,29 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use tempfile::TempDir;
 
 use crate::certs::{self_signed_loopback, write_file};
 use crate::crds::{crds_from_files, install_crds};
 use crate::process::{ManagedProcess, free_port};
-use crate::{Assets, ControlPlane, Error};
+use crate::webhooks::install_webhooks;
+use crate::{Assets, CapiProvider, ControlPlane, Error};
 
 /// Cold start on a loaded 2-core machine includes the informer syncs of every CAPI kind.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
-/// A running Cluster API core manager; killed and its temp dir removed on drop.
+/// A running Cluster API manager; killed and its temp dir removed on drop.
 #[derive(Debug)]
 pub struct CapiManager {
     // Declaration order is drop order: the process stops before its directory is removed.
     process: ManagedProcess,
     health_port: u16,
+    webhook_port: u16,
+    /// The certificate the webhook server presents (self-signed: also its CA).
+    webhook_cert_pem: String,
+    provider: CapiProvider,
     args: Vec<String>,
     /// `None` only after Drop decided to keep the directory.
     dir: Option<TempDir>,
@@ -45,11 +52,35 @@ impl CapiManager {
         kubeconfig: &Path,
         extra_args: &[&str],
     ) -> Result<Self, Error> {
+        Self::start_provider(
+            control_plane,
+            assets,
+            CapiProvider::Core,
+            kubeconfig,
+            extra_args,
+        )
+        .await
+    }
+
+    /// Installs `provider`'s CRDs and runs its manager, as [`CapiManager::start_with`] runs
+    /// core. The kubeadm providers take the same flags as core and, like core, run without
+    /// webhooks: no defaulting, so objects must spell out what the webhooks would default.
+    pub async fn start_provider(
+        control_plane: &ControlPlane,
+        assets: &Assets,
+        provider: CapiProvider,
+        kubeconfig: &Path,
+        extra_args: &[&str],
+    ) -> Result<Self, Error> {
         let client = control_plane.client().await?;
-        install_crds(&client, &crds_from_files(&assets.cluster_api_crd_files())?).await?;
+        let mut crds = crds_from_files(&assets.crd_files(provider))?;
+        for crd in &mut crds {
+            with_contract_labels(crd);
+        }
+        install_crds(&client, &crds).await?;
 
         let dir = tempfile::Builder::new()
-            .prefix("capdkc-capi-manager-")
+            .prefix(&format!("capdkc-{}-", provider.binary()))
             .tempdir()
             .map_err(|e| Error::io("creating a temp dir", std::env::temp_dir(), e))?;
         let cert_dir = dir.path().join("webhook-certs");
@@ -59,23 +90,40 @@ impl CapiManager {
         write_file(&cert_dir.join("tls.crt"), &webhook.cert_pem)?;
         write_file(&cert_dir.join("tls.key"), &webhook.key_pem)?;
 
-        let health_port = free_port()?;
-        let mut args = manager_args(kubeconfig, &cert_dir, free_port()?, health_port);
+        let (health_port, webhook_port) = (free_port()?, free_port()?);
+        let mut args = manager_args(kubeconfig, &cert_dir, webhook_port, health_port);
         args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
         let process = ManagedProcess::spawn(
-            "cluster-api-manager",
-            &assets.cluster_api_manager(),
+            provider.binary(),
+            &assets.manager(provider),
             &args,
-            dir.path().join("cluster-api-manager.log"),
+            dir.path().join(format!("{}.log", provider.binary())),
         )?;
         let mut manager = Self {
             process,
             health_port,
+            webhook_port,
+            webhook_cert_pem: webhook.cert_pem.clone(),
+            provider,
             args,
             dir: Some(dir),
         };
         manager.wait_ready().await?;
         Ok(manager)
+    }
+
+    /// Registers the manager's admission webhooks with the API server (see [`crate::webhooks`]):
+    /// from then on the API server defaults and validates this provider's kinds through it.
+    pub async fn serve_webhooks(
+        &self,
+        control_plane: &ControlPlane,
+        assets: &Assets,
+    ) -> Result<(), Error> {
+        let client = control_plane.client().await?;
+        let file = assets.webhooks_file(self.provider);
+        let prefix = self.provider.binary();
+        let port = self.webhook_port;
+        install_webhooks(&client, &file, prefix, port, &self.webhook_cert_pem).await
     }
 
     /// The flags the manager was started with.
@@ -103,7 +151,7 @@ impl CapiManager {
         loop {
             self.process.check_running()?;
             if readyz_ok(self.health_port).await {
-                tracing::debug!(elapsed = ?start.elapsed(), "cluster-api-manager ready");
+                tracing::debug!(elapsed = ?start.elapsed(), "Cluster API manager ready");
                 return Ok(());
             }
             if start.elapsed() > READY_TIMEOUT {
@@ -127,7 +175,8 @@ impl Drop for CapiManager {
 /// The flags that let the core manager run inside a test:
 /// - `--kubeconfig`: the test API server instead of in-cluster config;
 /// - `--webhook-port`/`--webhook-cert-dir`: a free port and a generated certificate, because the
-///   manager refuses to start without its webhook server even when no webhook is registered;
+///   manager refuses to start without its webhook server even when no webhook is registered
+///   (and [`CapiManager::serve_webhooks`] registers them);
 /// - `--health-addr`: a free loopback port, polled for `/readyz`;
 /// - `--diagnostics-address=0`: no metrics endpoint (its default `:8443` would clash between
 ///   parallel tests and needs TokenReview/SubjectAccessReview RBAC);
@@ -146,6 +195,19 @@ fn manager_args(
         "--diagnostics-address=0".to_owned(),
         "--leader-elect=false".to_owned(),
     ]
+}
+
+/// The labels Cluster API's own kustomizations put on its CRDs (`config/crd/kustomization.yaml`):
+/// core finds the version of a referenced kind (a KubeadmControlPlane, a KubeadmConfigTemplate)
+/// by the contract label of its CRD, and refuses the reference without one.
+fn with_contract_labels(crd: &mut CustomResourceDefinition) {
+    let labels = crd.metadata.labels.get_or_insert_with(Default::default);
+    for contract in ["v1beta1", "v1beta2"] {
+        let served = crd.spec.versions.iter().any(|v| v.name == contract);
+        if served {
+            labels.insert(format!("cluster.x-k8s.io/{contract}"), contract.to_owned());
+        }
+    }
 }
 
 /// One plain HTTP/1.0 GET of `/readyz`: the probe endpoint is plain HTTP on loopback, which does

@@ -27,8 +27,9 @@ mod objects;
 mod process;
 mod rbac;
 mod table;
+mod webhooks;
 
-pub use assets::{ASSETS_ENV, Assets, Needs, assets_for_test, is_ci};
+pub use assets::{ASSETS_ENV, Assets, CapiProvider, Needs, assets_for_test, is_ci};
 pub use audit::{AuditEvent, AuditObjectRef, AuditResponseStatus, AuditUser, unused_permissions};
 pub use capi::CapiManager;
 pub use control_plane::ControlPlane;

@@ -30,6 +30,7 @@ pub mod reasons {
     pub const WAITING_FOR_CONTROL_PLANE_INITIALIZED: &str = "WaitingForControlPlaneInitialized";
     pub const WAITING_FOR_BOOTSTRAP_DATA: &str = "WaitingForBootstrapData";
     pub const CONTAINER_NOT_FOUND: &str = "ContainerNotFound";
+    pub const HOST_MOUNT_NOT_ALLOWED: &str = "HostMountNotAllowed";
     // BootstrapSucceeded
     pub const SUCCEEDED: &str = "Succeeded";
     pub const WAITING_FOR_CONTAINER: &str = "WaitingForContainer";

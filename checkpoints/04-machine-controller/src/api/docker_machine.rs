@@ -62,11 +62,14 @@ use super::{IMAGE_REFERENCE, Initialization};
         json_path = ".metadata.creationTimestamp"
     ),
     cel,
-    doc = "DockerMachine is the Schema for the dockermachines API."
+    doc = "DockerMachine is the Schema for the dockermachines API. Trust: node containers run privileged (or with nearly every capability), so whoever may create DockerMachines is trusted with the Docker host; the manager's --allowed-host-mounts limits what they can mount from it."
 )]
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.providerID) || oldSelf.providerID == '' || (has(self.providerID) && self.providerID == oldSelf.providerID)"
 ).message("providerID cannot change once set"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.bootstrapTimeout) || (duration(self.bootstrapTimeout) >= duration('30s') && duration(self.bootstrapTimeout) <= duration('24h'))"
+).message("bootstrapTimeout must be between 30s and 24h"))]
 #[serde(rename_all = "camelCase")]
 pub struct DockerMachineSpec {
     /// The node's identity for Kubernetes, `docker:////<container name>`. Set by the
@@ -85,17 +88,23 @@ pub struct DockerMachineSpec {
     #[schemars(length(min = 1, max = 512), regex(pattern = IMAGE_REFERENCE))]
     pub custom_image: Option<String>,
 
-    /// Host directories or files mounted into the node container. The Docker socket (and the
-    /// directories that contain it) can never be mounted: it is root on the Docker host.
+    /// Host directories or files mounted into the node container. Only paths inside a
+    /// directory the manager allows (its flag --allowed-host-mounts, empty by default) are
+    /// mounted, judged after resolving symlinks and `..` on the Docker host; any other path
+    /// leaves the machine unprovisioned with a condition naming the flag. The Docker socket
+    /// and the directories that hold it are refused here as well: they are root on the host.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16))]
     #[schemars(extend("x-kubernetes-list-type" = "atomic"))]
     pub extra_mounts: Vec<Mount>,
 
-    /// How long the bootstrap (kubeadm init or join) may take, as a Go duration such as `5m`
-    /// or `90s`. Default: 5m.
+    /// How long the bootstrap (the node booting, then kubeadm init or join) may take, as a Go
+    /// duration such as `5m` or `90s`, from 30s to 24h. Default: 5m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 2, max = 16), regex(pattern = r"^([0-9]+(h|m|s))+$"))]
+    #[schemars(
+        length(min = 2, max = 16),
+        regex(pattern = r"^([0-9]{1,5}(h|m|s)){1,3}$")
+    )]
     pub bootstrap_timeout: Option<String>,
 }
 

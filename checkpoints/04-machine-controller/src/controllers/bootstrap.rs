@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use capdkc_capi::Machine;
 use capdkc_docker::BootstrapData;
+use capdkc_manager::tasks::Note;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
@@ -42,13 +43,18 @@ pub async fn start(
     let (data, format) = bootstrap_data(&ctx.client, &namespace, &secret).await?;
     let (docker, container) = (ctx.docker.clone(), container.to_owned());
     let timeout = docker_machine.spec.bootstrap_timeout();
-    let work = async move {
-        let outcome = docker.bootstrap(&container, data, &format, timeout).await;
+    // While the node boots, the task notes what it waits for; the reconcile it asks for shows
+    // the note in `BootstrapSucceeded` (the note never holds bootstrap data).
+    let work = |note: Note<DockerMachine>| async move {
+        let report = move |text: &str| note.set(text);
+        let outcome = docker
+            .bootstrap_reporting(&container, data, &format, timeout, report)
+            .await;
         outcome.map_err(Arc::new)
     };
     let uid = docker_machine.uid().unwrap_or_default();
     ctx.bootstraps
-        .start(&uid, ObjectRef::from_obj(docker_machine), work);
+        .start_noted(&uid, ObjectRef::from_obj(docker_machine), work);
     Ok(())
 }
 // ANCHOR_END: start_bootstrap

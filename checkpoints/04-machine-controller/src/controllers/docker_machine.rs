@@ -12,6 +12,7 @@ use capdkc_capi::predicates::{has_paused_annotation, is_deleting, is_paused};
 use capdkc_capi::workload::{NodeOutcome, WorkloadError, initialize_node};
 use capdkc_capi::{Cluster, ConditionUpdate, Machine, StatusPatch};
 use capdkc_docker::ensure::{Action as DockerAction, EnsureError};
+use capdkc_docker::labels::container_hostname;
 use capdkc_docker::node::{HostMount, NodeError, NodeRequest, Role};
 use capdkc_docker::{ContainerInfo, ContainerRuntime, Identity, RuntimeError};
 use capdkc_manager::tasks::Progress;
@@ -69,6 +70,16 @@ impl Error {
                      machine"
                 );
                 let reason = reasons::NAME_CONFLICT;
+                return Some(ConditionUpdate::false_(
+                    CONTAINER_PROVISIONED,
+                    reason,
+                    message,
+                ));
+            }
+            Error::Node(NodeError::Mount(refused)) => {
+                // The operator's allowlist decides; retrying cannot help until it changes.
+                let reason = reasons::HOST_MOUNT_NOT_ALLOWED;
+                let message = refused.to_string();
                 return Some(ConditionUpdate::false_(
                     CONTAINER_PROVISIONED,
                     reason,
@@ -183,7 +194,7 @@ async fn reconcile_normal(
     // 2. What Cluster API reads: addresses, failure domain, providerID, provisioned.
     let name = container.name.clone();
     let ip = container.ip_on(ctx.docker.network()).unwrap_or_default();
-    patch.status.addresses = addresses(&name, ip);
+    patch.status.addresses = addresses(&container_hostname(&name), ip);
     patch.status.failure_domain = owners
         .machine
         .spec
@@ -375,7 +386,12 @@ async fn reconcile_bootstrap(
             return Ok(());
         }
     }
-    let running = "running the bootstrap data in the container";
+    // What the task last said it waits for (the node booting, kubeadm running).
+    let uid = docker_machine.uid().unwrap_or_default();
+    let running = ctx.bootstraps.note(&uid);
+    let running = running
+        .as_deref()
+        .unwrap_or("running the bootstrap data in the container");
     patch.set(ConditionUpdate::false_(
         BOOTSTRAP_SUCCEEDED,
         reasons::RUNNING,
@@ -412,7 +428,9 @@ async fn reconcile_node(
     else {
         return Ok(RESYNC);
     };
-    let outcome = initialize_node(&workload, name, &provider_id(name)).await;
+    // The kubelet names its Node after the container's host name (at most 63 characters).
+    let node = container_hostname(name);
+    let outcome = initialize_node(&workload, &node, &provider_id(name)).await;
     match outcome.map_err(WorkloadError::from)? {
         NodeOutcome::NotRegistered => Ok(NODE_POLL),
         NodeOutcome::Initialized => {
@@ -638,5 +656,22 @@ mod tests {
         let types: Vec<&str> = found.iter().map(|a| a.type_.as_str()).collect();
         assert_eq!(types, ["Hostname", "InternalIP", "ExternalIP"]);
         assert_eq!(addresses("demo-cp-1", "").len(), 1);
+    }
+
+    #[test]
+    fn a_refused_mount_names_the_flag_that_allows_it() {
+        let path = "/proc/1/root/run".to_owned();
+        let refused = capdkc_docker::mounts::MountRefused::NoneAllowed { path };
+        let condition = Error::Node(NodeError::Mount(refused))
+            .condition()
+            .expect("a condition");
+        assert_eq!(condition.type_, CONTAINER_PROVISIONED);
+        assert!(!condition.status);
+        assert_eq!(condition.reason, reasons::HOST_MOUNT_NOT_ALLOWED);
+        assert!(
+            condition.message.contains("--allowed-host-mounts"),
+            "{}",
+            condition.message
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! kind-style node needs (provider-spec 9.4). Pure: no I/O, so every rule is unit-tested.
 
 use super::cloudinit::{CloudConfig, RunCmd};
+use super::kubelet;
 use crate::secret::Sensitive;
 
 /// Preflight checks that fail inside a container by design (no kernel config, swap on the
@@ -60,12 +61,15 @@ impl Step {
 // ANCHOR: convert
 /// The steps for a cloud-config: all files first (cloud-init's order), then the commands,
 /// with the started-sentinel inserted before the first kubeadm command.
-pub fn to_steps(config: &CloudConfig) -> Vec<Step> {
+pub fn to_steps(config: &CloudConfig, cgroup_v1_host: bool) -> Vec<Step> {
     let mut steps: Vec<Step> = config
         .write_files
         .iter()
         .map(|f| {
             let mut contents = f.contents.clone();
+            if kubelet::is_kubeadm_config(&f.path) && !f.append {
+                contents = with_node_kubelet_args(&f.path, contents, cgroup_v1_host);
+            }
             if f.path == KUBEADM_CONFIG && !f.append {
                 let mut body = contents.expose().to_vec();
                 body.extend_from_slice(KUBE_PROXY_CONNTRACK.as_bytes());
@@ -98,6 +102,19 @@ pub fn to_steps(config: &CloudConfig) -> Vec<Step> {
     steps
 }
 // ANCHOR_END: convert
+
+/// The kubeadm configuration with the kubelet flags a node container needs. A file that does
+/// not parse is passed on as it is: kubeadm then says what is wrong with it, better than we can
+/// without quoting it (it holds the join token).
+fn with_node_kubelet_args(path: &str, contents: Sensitive, cgroup_v1_host: bool) -> Sensitive {
+    match kubelet::with_node_kubelet_args(contents.expose(), cgroup_v1_host) {
+        Ok(adjusted) => Sensitive::new(adjusted),
+        Err(error) => {
+            tracing::warn!(path, %error, "kubeadm configuration left as it is");
+            contents
+        }
+    }
+}
 
 /// Add the preflight flag after every `kubeadm init` / `kubeadm join` in a shell line.
 fn adjust_shell(line: &str) -> (String, bool) {

@@ -7,6 +7,7 @@
 
 pub mod cloudinit;
 pub mod commands;
+pub mod kubelet;
 pub mod machine;
 pub mod redact;
 pub mod run;
@@ -15,7 +16,7 @@ use crate::runtime::RuntimeError;
 use crate::secret::BootstrapData;
 
 pub use commands::Step;
-pub use machine::bootstrap_machine;
+pub use machine::{BootstrapJob, Report, bootstrap_machine, run_job};
 pub use run::{BootstrapState, Outcome, RunOptions};
 
 /// Written by the kubeadm bootstrap data itself when `kubeadm init/join` succeeded.
@@ -60,13 +61,18 @@ pub enum BootstrapError {
     /// Every step ran but the success sentinel is missing.
     #[error("all bootstrap steps ran but {SUCCESS_SENTINEL} was not written")]
     NotCompleted,
-    /// The node's container runtime did not come up, so kubeadm could not run.
-    #[error("containerd did not start in {container} within {seconds}s")]
+    /// The node did not finish booting (systemd, containerd) within the bootstrap timeout,
+    /// so kubeadm never ran.
+    #[error(
+        "{container} was not ready for kubeadm within {seconds}s (spec.bootstrapTimeout); still {reason}"
+    )]
     NotReady {
         /// The node container.
         container: String,
         /// How long we waited.
         seconds: u64,
+        /// What it was waiting for, last time we looked.
+        reason: String,
     },
     /// The whole bootstrap took longer than the DockerMachine allows.
     #[error("the bootstrap did not complete within {seconds}s (spec.bootstrapTimeout)")]
@@ -84,6 +90,16 @@ pub enum BootstrapError {
 /// Parse bootstrap data of the given `format` (the Secret's `format` key; empty means
 /// cloud-config) into steps.
 pub fn convert(data: &BootstrapData, format: &str) -> Result<Vec<Step>, BootstrapError> {
+    convert_for_host(data, format, false)
+}
+
+/// [`convert`] for a node on a cgroup v1 host (`cgroup_v1_host`) or not: the kubelet settings
+/// a node container needs are added to the kubeadm configuration ([`kubelet`]).
+pub fn convert_for_host(
+    data: &BootstrapData,
+    format: &str,
+    cgroup_v1_host: bool,
+) -> Result<Vec<Step>, BootstrapError> {
     match format.trim() {
         "" | "cloud-config" => {}
         other => {
@@ -96,6 +112,6 @@ pub fn convert(data: &BootstrapData, format: &str) -> Result<Vec<Step>, Bootstra
     for module in &config.ignored_modules {
         tracing::info!(module = %module, "ignoring cloud-config module");
     }
-    Ok(commands::to_steps(&config))
+    Ok(commands::to_steps(&config, cgroup_v1_host))
 }
 // ANCHOR_END: convert

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use crate::ensure::{Action, EnsureError, StoppedPolicy, ensure_container};
 use crate::images::haproxy_image;
-use crate::labels::{Identity, ROLE_LABEL, ROLE_LOAD_BALANCER, lb_container_name};
+use crate::labels::{
+    Identity, ROLE_LABEL, ROLE_LOAD_BALANCER, container_hostname, lb_container_name,
+};
 use crate::runtime::{
     ContainerInfo, ContainerRuntime, ContainerSpec, FileUpload, PortPublish, RuntimeError,
 };
@@ -45,7 +47,8 @@ pub fn lb_spec(settings: &LbSettings, identity: &Identity) -> ContainerSpec {
     labels.extend(identity.labels());
     labels.insert(ROLE_LABEL.to_owned(), ROLE_LOAD_BALANCER.to_owned());
     ContainerSpec {
-        hostname: Some(name.clone()),
+        // A 62-character Cluster name makes a 65-character container name: too long a host name.
+        hostname: Some(container_hostname(&name)),
         name,
         image: haproxy_image(settings.image.as_deref()),
         labels,
