@@ -96,6 +96,7 @@ async fn client_from_secret(secret: &Secret, name: &str) -> Result<Client, Workl
     Client::try_from(config).map_err(|e| bad(Box::new(e)))
 }
 
+// ANCHOR: initialize_node
 /// Sets the Node's `spec.providerID` if empty and removes the uninitialized taint.
 pub async fn initialize_node(
     workload: &Client,
@@ -141,6 +142,7 @@ pub fn node_patch(node: &Node, provider_id: &str) -> Option<Value> {
     }
     (operations.len() > 1).then_some(Value::Array(operations))
 }
+// ANCHOR_END: initialize_node
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::triggers::Triggers;
 
+// ANCHOR: progress
 /// Where an object's task stands, as far as this process knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Progress<E> {
@@ -23,6 +24,7 @@ pub enum Progress<E> {
     /// Terminal: the task will not run again in this process.
     Failed(E),
 }
+// ANCHOR_END: progress
 
 /// Told how long each finished task took and whether it succeeded (for a metric, say).
 type Observer = Arc<dyn Fn(Duration, bool) + Send + Sync>;
@@ -114,6 +116,7 @@ where
         self.start_noted(uid, object, |_| work);
     }
 
+    // ANCHOR: start_noted
     /// Like [`BackgroundTasks::start`], the work given a [`Note`] to say what it is doing.
     pub fn start_noted<F>(&self, uid: &str, object: ObjectRef<K>, work: impl FnOnce(Note<K>) -> F)
     where
@@ -164,6 +167,7 @@ where
             task.cancel.cancel();
         }
     }
+    // ANCHOR_END: start_noted
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Task<E>>> {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner())
