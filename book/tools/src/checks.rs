@@ -19,9 +19,8 @@ static MD_LINK: LazyLock<Regex> =
 static EXERCISE_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[\s+-]*(//|#)\s*EXERCISE(: \d|_END\b|_START_STATE\b)").expect("valid")
 });
-static ANCHOR_MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[\s+-]*(//|#|<!--)\s*ANCHOR(_END)?:\s*\w").expect("valid")
-});
+static ANCHOR_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[\s+-]*(//|#|<!--)\s*ANCHOR(_END)?:\s*\w").expect("valid"));
 
 /// Every problem found, each naming its chapter; empty when the book is fit to publish. `steps`
 /// are the exercise steps of the checkpoints, each of which a page must teach.

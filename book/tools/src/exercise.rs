@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use exercises::{Region, Step};
 #[cfg(test)]
 use exercises::region;
+use exercises::{Region, Step};
 
 use crate::workspace::Workspace;
 use crate::{anchors, code};
@@ -23,9 +23,12 @@ pub fn show(workspace: &Workspace, step: &str) -> anyhow::Result<String> {
     let step = Step::parse(step).ok_or_else(|| anyhow!("`{step}` is not a step (N.M)"))?;
     let dir = workspace.checkpoint_dir(&format!("{:02}", step.chapter))?;
     let all = exercises::exercises(&dir)?;
-    let regions = all
-        .get(&step)
-        .ok_or_else(|| anyhow!("step {step} has no exercise in {}", workspace.display_path(&dir)))?;
+    let regions = all.get(&step).ok_or_else(|| {
+        anyhow!(
+            "step {step} has no exercise in {}",
+            workspace.display_path(&dir)
+        )
+    })?;
     let mut blocks = Vec::new();
     let mut files: Vec<&PathBuf> = regions.iter().map(|e| &e.file).collect();
     files.dedup();
@@ -141,7 +144,10 @@ fn b() -> u8 {
     #[test]
     fn a_region_is_shown_in_the_innermost_anchor_holding_it() {
         let regions = region::regions(FILE).expect("parses");
-        assert_eq!(innermost_anchor(FILE, &regions[0]).as_deref(), Some("inner"));
+        assert_eq!(
+            innermost_anchor(FILE, &regions[0]).as_deref(),
+            Some("inner")
+        );
         assert_eq!(innermost_anchor(FILE, &regions[1]), None);
     }
 
@@ -149,7 +155,13 @@ fn b() -> u8 {
     fn the_block_shows_the_start_and_the_solution() {
         let step = Step::parse("3.2").expect("a step");
         let block = block(FILE, "src/lib.rs", "inner", step).expect("renders");
-        assert!(block.contains("todo!(\"step 3.2: return two (chapter 3)\")"), "{block}");
-        assert!(block.contains("<summary>Solution</summary>\n\n```rust\nfn a() -> u8 {\n    2\n}"), "{block}");
+        assert!(
+            block.contains("todo!(\"step 3.2: return two (chapter 3)\")"),
+            "{block}"
+        );
+        assert!(
+            block.contains("<summary>Solution</summary>\n\n```rust\nfn a() -> u8 {\n    2\n}"),
+            "{block}"
+        );
     }
 }

@@ -280,7 +280,8 @@ fn a_schedule_naming_a_page_that_is_not_in_the_summary_fails() {
     assert_fails(&fixture, &["`gone.md` is not a page in SUMMARY.md"]);
 }
 
-const EXERCISE_PAGE: &str = "## Step 2.1: The answer\n\nWrite it.\n\n{{#exercise 2.1}}\n\n{{#step-output 2.1 before}}\n";
+const EXERCISE_PAGE: &str =
+    "## Step 2.1: The answer\n\nWrite it.\n\n{{#exercise 2.1}}\n\n{{#step-output 2.1 before}}\n";
 
 #[test]
 fn an_exercise_shows_the_learners_start_and_folds_the_solution() {
@@ -363,4 +364,41 @@ fn a_missing_capture_names_the_command_that_writes_it() {
         )],
     );
     assert_fails(&fixture, &["CAPDKC_UPDATE_CAPTURES=1"]);
+}
+
+const OUTPUT_PAGE: &str = "Run it:\n\n{{#output kubectl-get-dockerclusters}}\n";
+
+#[test]
+fn a_captured_output_is_shown_as_text() {
+    let fixture = Fixture::with_chapter(&page(OUTPUT_PAGE));
+    common::write(
+        fixture.root(),
+        "book/src/gen/outputs/kubectl-get-dockerclusters.txt",
+        "$ kubectl get dockerclusters\nNAME     AGE\nsample   9s\n",
+    );
+    let built = fixture.build().unwrap_or_else(|e| panic!("{e}"));
+    let html = std::fs::read_to_string(built.html_dir.join("demo.html")).expect("page");
+    assert!(
+        html.contains("<code class=\"language-text\">$ kubectl get dockerclusters\nNAME     AGE\nsample   9s\n</code>"),
+        "the capture is a text block:\n{html}"
+    );
+}
+
+#[test]
+fn a_missing_output_capture_names_the_test_that_writes_it() {
+    assert_fails(
+        &Fixture::with_chapter(&page(OUTPUT_PAGE)),
+        &[
+            "chapter `Demo`",
+            "book/src/gen/outputs/kubectl-get-dockerclusters.txt is missing",
+            "CAPDKC_UPDATE_CAPTURES=1 cargo test -p apiserver-harness --test checkpoint_03",
+        ],
+    );
+    assert_fails(
+        &Fixture::with_chapter(&page("{{#output kubectl-get-nothing}}")),
+        &[
+            "`kubectl-get-nothing` is not a captured output",
+            "kubectl-get-dockermachines",
+        ],
+    );
 }

@@ -1,6 +1,7 @@
 //! The workshop scripts the instructor guide relies on: `scripts/prepull-images.sh --list` names
 //! every image the provider can start by default, `scripts/doctor.sh` fails on blockers only, and
-//! `scripts/serve-book.sh` runs serve-book through cargo without installing anything.
+//! `scripts/serve-book.sh` runs serve-book through cargo without installing anything;
+//! `scripts/release.sh` lays out the release tree chapter 7 shows (a captured output).
 //!
 //! The scripts run with a PATH of their own: the few system tools they use, plus stub `docker`,
 //! `kind`, `kubectl`, ... that print what a real installation would, so the outcome does not
@@ -356,7 +357,10 @@ fn jump_copies_a_checkpoint_under_the_learners_package_name_and_keeps_their_chan
     );
     assert!(manifest.contains("\n[workspace]\n") && manifest.contains("[workspace.dependencies]"));
     let main = std::fs::read_to_string(crate_dir.join("src/main.rs")).expect("main.rs");
-    assert!(main.contains("my_provider::") && !main.contains("checkpoint_02"), "{main}");
+    assert!(
+        main.contains("my_provider::") && !main.contains("checkpoint_02"),
+        "{main}"
+    );
     assert!(crate_dir.join("target/keep").is_file(), "target/ kept");
     assert!(
         crate_dir.join("Cargo.lock").is_file() && crate_dir.join("rust-toolchain.toml").is_file()
@@ -405,4 +409,53 @@ fn serve_book_runs_serve_book_through_cargo_and_installs_nothing() {
         !words.contains(&"-q") && !words.contains(&"--quiet"),
         "{text}"
     );
+}
+
+/// kustomize from `KUSTOMIZE` or PATH, as `scripts/release.sh` finds it.
+fn kustomize() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("KUSTOMIZE") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("kustomize"))
+        .find(|path| path.is_file())
+}
+
+/// `scripts/release.sh v0.1.0` into a temporary directory, its `out/release` listed as chapter 7
+/// shows it: the capture `release-tree`, compared exactly (nothing in it changes from run to
+/// run). Needs kustomize: skips without it on a laptop, fails without it in CI.
+#[test]
+fn release_lays_out_the_tree_the_book_shows() {
+    let test = "release_lays_out_the_tree_the_book_shows";
+    let Some(kustomize) = kustomize() else {
+        let reason =
+            "kustomize is not on PATH or in KUSTOMIZE (scripts/install-kustomize.sh builds it)";
+        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        assert!(!ci, "{reason}; CI needs it: .ci/run installs it");
+        eprintln!("SKIPPED {test}: {reason}");
+        return;
+    };
+    let work = tempfile::tempdir().expect("temp dir");
+    let out = work.path().join("out/release");
+    let output = Command::new("bash")
+        .arg(repository_root().join("scripts/release.sh"))
+        .arg("v0.1.0")
+        .arg(&out)
+        .env("KUSTOMIZE", kustomize)
+        .env_remove("CAPDKC_IMAGE")
+        .env_remove("CAPDKC_IMAGE_DIGEST")
+        .output()
+        .expect("release.sh runs");
+    assert!(
+        output.status.success(),
+        "release.sh v0.1.0: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = captures::tree(&out, "out/release").expect("lists the release");
+    captures::check_or_update(
+        "release-tree",
+        &format!("$ tree -F out/release\n{listing}"),
+        &[],
+    )
+    .unwrap_or_else(|stale| panic!("{stale}"));
 }

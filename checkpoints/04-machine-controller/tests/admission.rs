@@ -198,3 +198,49 @@ fn a_whole_object_is_checked_by_the_generated_method_too() {
         "the image cannot be added later"
     );
 }
+
+#[test]
+fn step_4_1_provider_id_is_spelled_as_the_contract_does_and_never_changes() {
+    let mut problems = Vec::new();
+    let id = "docker:////demo-md-0-a";
+    let read: DockerMachineSpec =
+        serde_json::from_value(serde_json::json!({ "providerID": id })).expect("a spec");
+    let written = serde_json::to_value(&read).expect("serialises");
+    if written.get("providerID").and_then(Value::as_str) != Some(id) {
+        problems.push(format!(
+            "spec.providerID does not round-trip (written back as {written}): serde would spell \
+             the field `providerId`; Cluster API spells it `providerID` (`#[serde(rename = ...)]`)"
+        ));
+    }
+    let schema = serde_json::to_value(DockerMachine::crd()).expect("the CRD");
+    let provider_id = schema
+        .pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/providerID");
+    if provider_id.and_then(|p| p["maxLength"].as_u64()).is_none() {
+        problems.push(
+            "the CRD has no bounded spec.providerID (`#[schemars(length(...))]` on the field \
+             named as the contract spells it)"
+                .to_owned(),
+        );
+    }
+    let old = serde_json::json!({ "providerID": id });
+    for new in [
+        serde_json::json!({ "providerID": "docker:////other" }),
+        serde_json::json!({}),
+    ] {
+        if validate_cel_schema::<DockerMachineSpec>(&new, Some(&old)).is_ok() {
+            problems.push(format!(
+                "an update from {old} to {new} is accepted: providerID must not change once set \
+                 (a transition rule, `#[x_kube(validation = ...)]` with `oldSelf`)"
+            ));
+        }
+    }
+    let first = serde_json::json!({ "providerID": id });
+    if let Err(error) =
+        validate_cel_schema::<DockerMachineSpec>(&first, Some(&serde_json::json!({})))
+    {
+        problems.push(format!(
+            "the controller setting providerID the first time is refused: {error:?}"
+        ));
+    }
+    assert!(problems.is_empty(), "step 4.1:\n{}\n", problems.join("\n"));
+}

@@ -27,6 +27,7 @@ use capdkc_docker::runtime::{ExecOutput, ExecRequest, PortPublish};
 use capdkc_docker::{ContainerSpec, Identity, RuntimeError};
 use capdkc_manager::tasks::Progress;
 use capdkc_manager::watch::only_changes_of;
+use capdkc_test_support::for_step;
 use checkpoint::api::DockerMachine;
 use checkpoint::controllers::docker_machine::{
     self, FINALIZER, NODE_POLL, RESYNC, of_cluster, of_docker_cluster, of_machine, what_it_reads,
@@ -185,6 +186,77 @@ const PROVISIONING_EVENTS: [(&str, &str); 3] = [
     ("Normal", "ProviderIDSet"),
     ("Normal", "BootstrapStarted"),
 ];
+
+/// What a reconcile of a DockerMachine wrote, however many of the chapter's steps are written.
+struct Answered {
+    /// The server-side apply of the spec (the providerID), if any.
+    spec: Option<Value>,
+    /// The status write.
+    status: Value,
+    events: Vec<Value>,
+    action: Action,
+}
+
+impl Answered {
+    /// The one Event of `reason`.
+    fn event(&self, reason: &str) -> &Value {
+        let mut found = self.events.iter().filter(|e| e["reason"] == reason);
+        let event = found.next().unwrap_or_else(|| {
+            let reasons: Vec<&Value> = self.events.iter().map(|e| &e["reason"]).collect();
+            panic!("expected an Event {reason}, got {reasons:?}")
+        });
+        assert!(found.next().is_none(), "one Event {reason}");
+        event
+    }
+}
+
+/// Answers every request a reconcile of `docker_machine` (with the finalizer) makes, in
+/// whatever order and number the steps written so far make them: the spec and status writes,
+/// the bootstrap Secret, the Events.
+async fn answer_provisioning(
+    h: &mut MachineHarness,
+    docker_machine: &DockerMachine,
+    machine: &capdkc_capi::Machine,
+    cluster: &Cluster,
+) -> Answered {
+    let name = docker_machine.metadata.name.clone().unwrap_or_default();
+    let reconcile = h.reconcile(docker_machine);
+    h.owners(machine, cluster).await;
+    let secret_at = secret_path(&bootstrap_secret_name(&name));
+    let secret = bootstrap_secret(&name, CLOUD_CONFIG);
+    let mut current = docker_machine.clone();
+    let (mut spec, mut status, mut events) = (None, None, Vec::new());
+    let result = h
+        .api
+        .answer_until_done(reconcile, |received| {
+            match (received.method.as_str(), received.path.as_str()) {
+                ("POST", _) => {
+                    let event = received.body.clone();
+                    received.respond(201, &event);
+                    events.push(event);
+                }
+                ("GET", path) if path == secret_at => {
+                    received.respond(200, &serde_json::to_value(&secret).expect("a Secret"));
+                }
+                ("PATCH", path) if path.ends_with("/status") => {
+                    status = Some(received.body.clone());
+                    current = received.answer_patched(&current);
+                }
+                ("PATCH", _) if received.body.get("spec").is_some() => {
+                    spec = Some(received.body.clone());
+                    current = received.answer_patched(&current);
+                }
+                _ => panic!("a request no step makes here: {received}"),
+            }
+        })
+        .await;
+    Answered {
+        spec,
+        status: status.expect("the reconcile wrote the status"),
+        events,
+        action: result.expect("reconciles"),
+    }
+}
 
 // ---- Not ours yet (F1, F2) ----------------------------------------------------------------
 
@@ -366,7 +438,7 @@ async fn deletion_waits_while_paused_and_completes_once_unpaused() {
 
 // F5: nothing runs before the cluster's load balancer exists; the Cluster watch wakes us.
 #[tokio::test]
-async fn before_the_cluster_infrastructure_is_provisioned_nothing_runs() {
+async fn step_4_2_before_the_cluster_infrastructure_is_provisioned_nothing_runs() {
     let machine = control_plane_machine();
     let new = docker_machine_for(&machine);
     let mut h = MachineHarness::new(&new);
@@ -397,7 +469,7 @@ async fn before_the_cluster_infrastructure_is_provisioned_nothing_runs() {
 
 // F5: a worker joining before `kubeadm init` has finished would fail; it waits.
 #[tokio::test]
-async fn a_worker_waits_for_the_control_plane_to_be_initialized() {
+async fn step_4_2_a_worker_waits_for_the_control_plane_to_be_initialized() {
     let machine = worker_machine();
     let new = docker_machine_for(&machine).with_finalizer();
     let mut h = MachineHarness::new(&new);
@@ -421,7 +493,7 @@ async fn a_worker_waits_for_the_control_plane_to_be_initialized() {
 
 // F5: without bootstrap data there is nothing to run the container for yet.
 #[tokio::test]
-async fn a_machine_without_bootstrap_data_waits_for_it() {
+async fn step_4_2_a_machine_without_bootstrap_data_waits_for_it() {
     let machine = control_plane_machine().without_bootstrap_data();
     let new = docker_machine_for(&machine).with_finalizer();
     let mut h = MachineHarness::new(&new);
@@ -529,20 +601,57 @@ async fn first_reconcile_runs_the_node_sets_the_provider_id_and_starts_the_boots
 }
 // ANCHOR_END: first_reconcile
 
-// What the node container is created with (provider-spec 9.1, 9.2).
+// ANCHOR: provisioned
 #[tokio::test]
-async fn a_control_plane_node_is_created_with_its_identity_role_network_and_api_port() {
+async fn step_4_3_a_running_container_is_reported_with_its_provider_id_and_addresses() {
     let machine = control_plane_machine();
     let new = docker_machine_for(&machine).with_finalizer();
     let mut h = MachineHarness::new(&new);
-    provision(
-        &mut h,
-        &new,
-        &machine,
-        &provisioned_cluster(),
-        &PROVISIONING_EVENTS,
-    )
-    .await;
+    let answered = answer_provisioning(&mut h, &new, &machine, &provisioned_cluster()).await;
+
+    // The providerID names the container, in the spec, once.
+    let spec = answered
+        .spec
+        .as_ref()
+        .expect("step 4.3: the providerID is applied to the spec (`apply_spec`)");
+    insta::assert_yaml_snapshot!("first_reconcile_provider_id_patch", spec);
+    assert_eq!(
+        answered.event("ProviderIDSet")["note"],
+        "docker:////demo-cp-1"
+    );
+    // The status says where the node is and that it is provisioned.
+    let status = &answered.status["status"];
+    assert_eq!(
+        status["initialization"]["provisioned"], true,
+        "step 4.3: provisioned"
+    );
+    assert_eq!(
+        status["addresses"][1],
+        json!({ "type": "InternalIP", "address": CREATED_IP }),
+        "step 4.3: the addresses"
+    );
+    assert!(
+        conditions(&answered.status).contains(&"ContainerProvisioned=True (Provisioned)".into()),
+        "step 4.3: ContainerProvisioned"
+    );
+    // A new control-plane node: the load balancer's members changed.
+    assert_eq!(
+        h.load_balancer_updates(),
+        [demo_docker_cluster()],
+        "step 4.3: a control-plane node asks for a load-balancer update"
+    );
+    assert_eq!(answered.action, Action::requeue(RESYNC));
+}
+// ANCHOR_END: provisioned
+
+// What the node container is created with (provider-spec 9.1, 9.2).
+#[tokio::test]
+async fn step_4_2_a_control_plane_node_is_created_with_its_identity_role_network_and_api_port() {
+    let machine = control_plane_machine();
+    let new = docker_machine_for(&machine).with_finalizer();
+    let mut h = MachineHarness::new(&new);
+    let answered = answer_provisioning(&mut h, &new, &machine, &provisioned_cluster()).await;
+    answered.event("ContainerCreated");
 
     let spec = created_spec(&h.docker);
     assert_eq!(
@@ -580,18 +689,12 @@ async fn a_control_plane_node_is_created_with_its_identity_role_network_and_api_
 }
 
 #[tokio::test]
-async fn a_worker_node_publishes_no_port() {
+async fn step_4_2_a_worker_node_publishes_no_port() {
     let machine = worker_machine();
     let new = docker_machine_for(&machine).with_finalizer();
     let mut h = MachineHarness::new(&new);
-    provision(
-        &mut h,
-        &new,
-        &machine,
-        &initialized_cluster(),
-        &PROVISIONING_EVENTS,
-    )
-    .await;
+    let answered = answer_provisioning(&mut h, &new, &machine, &initialized_cluster()).await;
+    answered.event("ContainerCreated");
     let spec = created_spec(&h.docker);
     assert_eq!(spec.name, "demo-md-0-1");
     assert_eq!(spec.labels[ROLE_LABEL], "worker");
@@ -608,195 +711,207 @@ async fn a_worker_node_publishes_no_port() {
 
 // ANCHOR: bootstrap_succeeded
 #[tokio::test]
-async fn a_finished_bootstrap_asks_for_a_reconcile_which_records_success_once() {
-    let machine = control_plane_machine();
-    let new = docker_machine_for(&machine).with_finalizer();
-    let mut h = MachineHarness::new(&new);
-    let provisioned = provision(
-        &mut h,
-        &new,
-        &machine,
-        &provisioned_cluster(),
-        &PROVISIONING_EVENTS,
-    )
+async fn step_4_4_a_finished_bootstrap_asks_for_a_reconcile_which_records_success_once() {
+    for_step("4.4", async {
+        let machine = control_plane_machine();
+        let new = docker_machine_for(&machine).with_finalizer();
+        let mut h = MachineHarness::new(&new);
+        let provisioned = provision(
+            &mut h,
+            &new,
+            &machine,
+            &provisioned_cluster(),
+            &PROVISIONING_EVENTS,
+        )
+        .await;
+
+        // The task ran the cloud-config in the node and asks for a reconcile.
+        assert_eq!(h.bootstrap_finished().await, ObjectRef::from_obj(&new));
+        let uid = new.metadata.uid.clone().unwrap_or_default();
+        assert!(matches!(
+            h.ctx.bootstraps.progress(&uid),
+            Some(Progress::Succeeded)
+        ));
+        assert!(node_file(&h.docker, "/etc/kubernetes/pki/ca.key").contains(KEY_MATERIAL));
+        let kubeadm = node_file(&h.docker, "/run/kubeadm/kubeadm.yaml");
+        assert!(
+            kubeadm.contains("kind: InitConfiguration")
+                && kubeadm.ends_with("conntrack:\n  maxPerCore: 0\n"),
+            "kube-proxy's conntrack setting is appended: {kubeadm}"
+        );
+        assert_eq!(node_file(&h.docker, "/etc/motd"), "a Cluster API node");
+        assert_eq!(
+            node_file(&h.docker, "/run/cluster-api/bootstrap-success.complete"),
+            "success\n"
+        );
+        // Modes travel as arguments of the write script: chmod only when not 0644.
+        let key = write_argv(&h.docker, "/etc/kubernetes/pki/ca.key");
+        assert_eq!((key[6].as_str(), key[7].as_str()), ("600", "root:root"));
+        assert!(key[2].contains("chmod"), "{key:?}");
+        let kubeadm = write_argv(&h.docker, "/run/kubeadm/kubeadm.yaml");
+        assert_eq!(kubeadm[6], "640");
+        let motd = write_argv(&h.docker, "/etc/motd");
+        assert_eq!(motd[6], "644");
+        assert!(!motd[2].contains("chmod"), "{motd:?}");
+
+        // The reconcile it asked for records the outcome.
+        let reconcile = h.reconcile(&provisioned);
+        h.owners(&machine, &provisioned_cluster()).await;
+        no_workload_kubeconfig(&mut h).await;
+        let status = h.api.status_apply().await;
+        assert_eq!(
+            conditions(&status.body),
+            [
+                "Paused=False (NotPaused)",
+                "ContainerProvisioned=True (Provisioned)",
+                "BootstrapSucceeded=True (Succeeded)",
+                "Ready=True (Ready)"
+            ]
+        );
+        let succeeded = status.answer_patched(&provisioned);
+        let event = h.api.event("Normal", "BootstrapSucceeded").await;
+        assert_eq!(event["note"], "demo-cp-1");
+        h.api.done(reconcile).await.expect("reconciles");
+
+        // Once: the next reconcile only reads.
+        let writes = h.api.writes();
+        let reconcile = h.reconcile(&succeeded);
+        h.owners(&machine, &provisioned_cluster()).await;
+        no_workload_kubeconfig(&mut h).await;
+        h.api.done(reconcile).await.expect("reconciles");
+        assert_eq!(h.api.writes(), writes, "success is recorded once");
+        assert_eq!(
+            h.docker.calls().last(),
+            Some(&Call::Inspect(CONTROL_PLANE.into())),
+            "the bootstrap is not run again"
+        );
+    })
     .await;
-
-    // The task ran the cloud-config in the node and asks for a reconcile.
-    assert_eq!(h.bootstrap_finished().await, ObjectRef::from_obj(&new));
-    let uid = new.metadata.uid.clone().unwrap_or_default();
-    assert!(matches!(
-        h.ctx.bootstraps.progress(&uid),
-        Some(Progress::Succeeded)
-    ));
-    assert!(node_file(&h.docker, "/etc/kubernetes/pki/ca.key").contains(KEY_MATERIAL));
-    let kubeadm = node_file(&h.docker, "/run/kubeadm/kubeadm.yaml");
-    assert!(
-        kubeadm.contains("kind: InitConfiguration")
-            && kubeadm.ends_with("conntrack:\n  maxPerCore: 0\n"),
-        "kube-proxy's conntrack setting is appended: {kubeadm}"
-    );
-    assert_eq!(node_file(&h.docker, "/etc/motd"), "a Cluster API node");
-    assert_eq!(
-        node_file(&h.docker, "/run/cluster-api/bootstrap-success.complete"),
-        "success\n"
-    );
-    // Modes travel as arguments of the write script: chmod only when not 0644.
-    let key = write_argv(&h.docker, "/etc/kubernetes/pki/ca.key");
-    assert_eq!((key[6].as_str(), key[7].as_str()), ("600", "root:root"));
-    assert!(key[2].contains("chmod"), "{key:?}");
-    let kubeadm = write_argv(&h.docker, "/run/kubeadm/kubeadm.yaml");
-    assert_eq!(kubeadm[6], "640");
-    let motd = write_argv(&h.docker, "/etc/motd");
-    assert_eq!(motd[6], "644");
-    assert!(!motd[2].contains("chmod"), "{motd:?}");
-
-    // The reconcile it asked for records the outcome.
-    let reconcile = h.reconcile(&provisioned);
-    h.owners(&machine, &provisioned_cluster()).await;
-    no_workload_kubeconfig(&mut h).await;
-    let status = h.api.status_apply().await;
-    assert_eq!(
-        conditions(&status.body),
-        [
-            "Paused=False (NotPaused)",
-            "ContainerProvisioned=True (Provisioned)",
-            "BootstrapSucceeded=True (Succeeded)",
-            "Ready=True (Ready)"
-        ]
-    );
-    let succeeded = status.answer_patched(&provisioned);
-    let event = h.api.event("Normal", "BootstrapSucceeded").await;
-    assert_eq!(event["note"], "demo-cp-1");
-    h.api.done(reconcile).await.expect("reconciles");
-
-    // Once: the next reconcile only reads.
-    let writes = h.api.writes();
-    let reconcile = h.reconcile(&succeeded);
-    h.owners(&machine, &provisioned_cluster()).await;
-    no_workload_kubeconfig(&mut h).await;
-    h.api.done(reconcile).await.expect("reconciles");
-    assert_eq!(h.api.writes(), writes, "success is recorded once");
-    assert_eq!(
-        h.docker.calls().last(),
-        Some(&Call::Inspect(CONTROL_PLANE.into())),
-        "the bootstrap is not run again"
-    );
 }
 // ANCHOR_END: bootstrap_succeeded
 
 // A Machine whose Node has joined (say, after `clusterctl move`, where status is not moved)
 // is bootstrapped already: no task is started, success is recorded.
 #[tokio::test]
-async fn a_machine_whose_node_joined_is_not_bootstrapped_again() {
-    let machine = control_plane_machine().with_node_ref();
-    let moved = docker_machine_for(&machine)
-        .with_finalizer()
-        .with_provider_id();
-    let mut h = MachineHarness::new(&moved);
-    running_node(&h.docker, &machine, &moved);
-    let reconcile = h.reconcile(&moved);
-    h.owners(&machine, &provisioned_cluster()).await;
-    no_workload_kubeconfig(&mut h).await;
-    let status = h.api.status_apply().await;
-    assert_eq!(
-        conditions(&status.body),
-        [
-            "Paused=False (NotPaused)",
-            "ContainerProvisioned=True (Provisioned)",
-            "BootstrapSucceeded=True (Succeeded)",
-            "Ready=True (Ready)"
-        ]
-    );
-    status.answer_patched(&moved);
-    h.api.done(reconcile).await.expect("reconciles");
-    assert_eq!(docker_steps(&h.docker), ["inspect demo-cp-1"], "no exec");
+async fn step_4_4_a_machine_whose_node_joined_is_not_bootstrapped_again() {
+    for_step("4.4", async {
+        let machine = control_plane_machine().with_node_ref();
+        let moved = docker_machine_for(&machine)
+            .with_finalizer()
+            .with_provider_id();
+        let mut h = MachineHarness::new(&moved);
+        running_node(&h.docker, &machine, &moved);
+        let reconcile = h.reconcile(&moved);
+        h.owners(&machine, &provisioned_cluster()).await;
+        no_workload_kubeconfig(&mut h).await;
+        let status = h.api.status_apply().await;
+        assert_eq!(
+            conditions(&status.body),
+            [
+                "Paused=False (NotPaused)",
+                "ContainerProvisioned=True (Provisioned)",
+                "BootstrapSucceeded=True (Succeeded)",
+                "Ready=True (Ready)"
+            ]
+        );
+        status.answer_patched(&moved);
+        h.api.done(reconcile).await.expect("reconciles");
+        assert_eq!(docker_steps(&h.docker), ["inspect demo-cp-1"], "no exec");
+    })
+    .await;
 }
 
 // F6: the message names the Secret, and the reconcile fails so that it is retried with backoff.
 #[tokio::test]
-async fn a_missing_bootstrap_secret_is_reported_by_name_and_retried() {
-    let machine = control_plane_machine();
-    let new = docker_machine_for(&machine).with_finalizer();
-    let mut h = MachineHarness::new(&new);
-    let reconcile = h.reconcile(&new);
-    h.owners(&machine, &provisioned_cluster()).await;
-    let with_provider_id = h.api.spec_apply().await.answer_patched(&new);
-    h.api
-        .get_not_found(&secret_path("demo-cp-1-bootstrap"))
-        .await;
-    let status = h.api.status_apply().await;
-    assert_eq!(
-        conditions(&status.body),
-        [
-            "Paused=False (NotPaused)",
-            "ContainerProvisioned=True (Provisioned)",
-            "BootstrapSucceeded=False (BootstrapDataUnavailable)",
-            "Ready=False (NotReady)"
-        ]
-    );
-    assert_eq!(
-        message(&status.body, "BootstrapSucceeded"),
-        "Secret default/demo-cp-1-bootstrap does not exist"
-    );
-    status.answer_patched(&with_provider_id);
-    h.api.event("Normal", "ContainerCreated").await;
-    h.api.event("Normal", "ProviderIDSet").await;
-    h.api.event("Warning", "BootstrapDataUnavailable").await;
-    let error = h
-        .api
-        .done(reconcile)
-        .await
-        .expect_err("retried with backoff");
-    assert!(
-        matches!(&error, docker_machine::Error::BootstrapData(m) if m.to_string().contains("demo-cp-1-bootstrap")),
-        "{error:?}"
-    );
-    let uid = new.metadata.uid.clone().unwrap_or_default();
-    assert!(
-        h.ctx.bootstraps.progress(&uid).is_none(),
-        "no task without data"
-    );
+async fn step_4_4_a_missing_bootstrap_secret_is_reported_by_name_and_retried() {
+    for_step("4.4", async {
+        let machine = control_plane_machine();
+        let new = docker_machine_for(&machine).with_finalizer();
+        let mut h = MachineHarness::new(&new);
+        let reconcile = h.reconcile(&new);
+        h.owners(&machine, &provisioned_cluster()).await;
+        let with_provider_id = h.api.spec_apply().await.answer_patched(&new);
+        h.api
+            .get_not_found(&secret_path("demo-cp-1-bootstrap"))
+            .await;
+        let status = h.api.status_apply().await;
+        assert_eq!(
+            conditions(&status.body),
+            [
+                "Paused=False (NotPaused)",
+                "ContainerProvisioned=True (Provisioned)",
+                "BootstrapSucceeded=False (BootstrapDataUnavailable)",
+                "Ready=False (NotReady)"
+            ]
+        );
+        assert_eq!(
+            message(&status.body, "BootstrapSucceeded"),
+            "Secret default/demo-cp-1-bootstrap does not exist"
+        );
+        status.answer_patched(&with_provider_id);
+        h.api.event("Normal", "ContainerCreated").await;
+        h.api.event("Normal", "ProviderIDSet").await;
+        h.api.event("Warning", "BootstrapDataUnavailable").await;
+        let error = h
+            .api
+            .done(reconcile)
+            .await
+            .expect_err("retried with backoff");
+        assert!(
+            matches!(&error, docker_machine::Error::BootstrapData(m) if m.to_string().contains("demo-cp-1-bootstrap")),
+            "{error:?}"
+        );
+        let uid = new.metadata.uid.clone().unwrap_or_default();
+        assert!(
+            h.ctx.bootstraps.progress(&uid).is_none(),
+            "no task without data"
+        );
+    })
+    .await;
 }
 
 // F6: a Secret without key `value`: same, and its other content is not quoted.
 #[tokio::test]
-async fn a_bootstrap_secret_without_value_is_reported_without_its_content() {
-    let machine = control_plane_machine();
-    let new = docker_machine_for(&machine)
-        .with_finalizer()
-        .with_provider_id();
-    let mut h = MachineHarness::new(&new);
-    running_node(&h.docker, &machine, &new);
-    let reconcile = h.reconcile(&new);
-    h.owners(&machine, &provisioned_cluster()).await;
-    let wrong_key = secret(
-        "demo-cp-1-bootstrap",
-        &[("data", CLOUD_CONFIG), ("format", "cloud-config")],
-    );
-    h.api
-        .get(&secret_path("demo-cp-1-bootstrap"), &wrong_key)
-        .await;
-    let status = h.api.status_apply().await;
-    assert_eq!(
-        message(&status.body, "BootstrapSucceeded"),
-        "Secret default/demo-cp-1-bootstrap has no key `value`"
-    );
-    let text = status.body.to_string();
-    assert!(
-        !text.contains(JOIN_TOKEN) && !text.contains(KEY_MATERIAL),
-        "{text}"
-    );
-    status.answer_patched(&new);
-    let warning = h.api.event("Warning", "BootstrapDataUnavailable").await;
-    let text = warning.to_string();
-    assert!(
-        !text.contains(JOIN_TOKEN) && !text.contains(KEY_MATERIAL),
-        "{text}"
-    );
-    h.api
-        .done(reconcile)
-        .await
-        .expect_err("retried with backoff");
+async fn step_4_4_a_bootstrap_secret_without_value_is_reported_without_its_content() {
+    for_step("4.4", async {
+        let machine = control_plane_machine();
+        let new = docker_machine_for(&machine)
+            .with_finalizer()
+            .with_provider_id();
+        let mut h = MachineHarness::new(&new);
+        running_node(&h.docker, &machine, &new);
+        let reconcile = h.reconcile(&new);
+        h.owners(&machine, &provisioned_cluster()).await;
+        let wrong_key = secret(
+            "demo-cp-1-bootstrap",
+            &[("data", CLOUD_CONFIG), ("format", "cloud-config")],
+        );
+        h.api
+            .get(&secret_path("demo-cp-1-bootstrap"), &wrong_key)
+            .await;
+        let status = h.api.status_apply().await;
+        assert_eq!(
+            message(&status.body, "BootstrapSucceeded"),
+            "Secret default/demo-cp-1-bootstrap has no key `value`"
+        );
+        let text = status.body.to_string();
+        assert!(
+            !text.contains(JOIN_TOKEN) && !text.contains(KEY_MATERIAL),
+            "{text}"
+        );
+        status.answer_patched(&new);
+        let warning = h.api.event("Warning", "BootstrapDataUnavailable").await;
+        let text = warning.to_string();
+        assert!(
+            !text.contains(JOIN_TOKEN) && !text.contains(KEY_MATERIAL),
+            "{text}"
+        );
+        h.api
+            .done(reconcile)
+            .await
+            .expect_err("retried with backoff");
+    })
+    .await;
 }
 
 /// Collects everything the tracing macros print, from the reconcile and the bootstrap task
@@ -859,95 +974,98 @@ fn kubeadm_fails_loudly() -> FakeRuntime {
 // with redacted output tails; the token, the key and the Secret's base64 payload appear in no
 // condition, event, exec argv, container env or log line.
 #[tokio::test]
-async fn a_failing_bootstrap_step_ends_in_a_terminal_redacted_bootstrap_failed() {
-    let logs = CapturedLogs::default();
-    let _capturing = logs.install();
-    let machine = control_plane_machine();
-    let new = docker_machine_for(&machine).with_finalizer();
-    let mut h = MachineHarness::with_docker(&new, kubeadm_fails_loudly());
-    let mut written_to_the_api = Vec::new();
+async fn step_4_4_a_failing_bootstrap_step_ends_in_a_terminal_redacted_bootstrap_failed() {
+    for_step("4.4", async {
+        let logs = CapturedLogs::default();
+        let _capturing = logs.install();
+        let machine = control_plane_machine();
+        let new = docker_machine_for(&machine).with_finalizer();
+        let mut h = MachineHarness::with_docker(&new, kubeadm_fails_loudly());
+        let mut written_to_the_api = Vec::new();
 
-    let provisioned = provision(
-        &mut h,
-        &new,
-        &machine,
-        &provisioned_cluster(),
-        &PROVISIONING_EVENTS,
-    )
-    .await;
-    written_to_the_api.push(serde_json::to_string(&provisioned).expect("JSON"));
-    assert_eq!(h.bootstrap_finished().await, ObjectRef::from_obj(&new));
+        let provisioned = provision(
+            &mut h,
+            &new,
+            &machine,
+            &provisioned_cluster(),
+            &PROVISIONING_EVENTS,
+        )
+        .await;
+        written_to_the_api.push(serde_json::to_string(&provisioned).expect("JSON"));
+        assert_eq!(h.bootstrap_finished().await, ObjectRef::from_obj(&new));
 
-    let reconcile = h.reconcile(&provisioned);
-    h.owners(&machine, &provisioned_cluster()).await;
-    let status = h.api.status_apply().await;
-    assert_eq!(
-        conditions(&status.body),
-        [
-            "Paused=False (NotPaused)",
-            "ContainerProvisioned=True (Provisioned)",
-            "BootstrapSucceeded=False (BootstrapFailed)",
-            "Ready=False (NotReady)"
-        ]
-    );
-    let failure = message(&status.body, "BootstrapSucceeded");
-    assert!(
-        failure.contains("runcmd (kubeadm) failed with exit code 1")
-            && failure.contains("[REDACTED TOKEN]")
-            && failure.contains("[REDACTED PEM]"),
-        "says what failed, with redacted tails: {failure}"
-    );
-    written_to_the_api.push(status.body.to_string());
-    let failed = status.answer_patched(&provisioned);
-    let event = h.api.event("Warning", "BootstrapFailed").await;
-    written_to_the_api.push(event.to_string());
-    h.api.done(reconcile).await.expect("reconciles");
+        let reconcile = h.reconcile(&provisioned);
+        h.owners(&machine, &provisioned_cluster()).await;
+        let status = h.api.status_apply().await;
+        assert_eq!(
+            conditions(&status.body),
+            [
+                "Paused=False (NotPaused)",
+                "ContainerProvisioned=True (Provisioned)",
+                "BootstrapSucceeded=False (BootstrapFailed)",
+                "Ready=False (NotReady)"
+            ]
+        );
+        let failure = message(&status.body, "BootstrapSucceeded");
+        assert!(
+            failure.contains("runcmd (kubeadm) failed with exit code 1")
+                && failure.contains("[REDACTED TOKEN]")
+                && failure.contains("[REDACTED PEM]"),
+            "says what failed, with redacted tails: {failure}"
+        );
+        written_to_the_api.push(status.body.to_string());
+        let failed = status.answer_patched(&provisioned);
+        let event = h.api.event("Warning", "BootstrapFailed").await;
+        written_to_the_api.push(event.to_string());
+        h.api.done(reconcile).await.expect("reconciles");
 
-    // Terminal: reconciled again, nothing is written and nothing runs again.
-    let execs = exec_argvs(&h.docker).len();
-    let writes = h.api.writes();
-    let reconcile = h.reconcile(&failed);
-    h.owners(&machine, &provisioned_cluster()).await;
-    h.api.done(reconcile).await.expect("reconciles");
-    assert_eq!(h.api.writes(), writes, "no second status write or event");
-    assert_eq!(exec_argvs(&h.docker).len(), execs, "no second run");
+        // Terminal: reconciled again, nothing is written and nothing runs again.
+        let execs = exec_argvs(&h.docker).len();
+        let writes = h.api.writes();
+        let reconcile = h.reconcile(&failed);
+        h.owners(&machine, &provisioned_cluster()).await;
+        h.api.done(reconcile).await.expect("reconciles");
+        assert_eq!(h.api.writes(), writes, "no second status write or event");
+        assert_eq!(exec_argvs(&h.docker).len(), execs, "no second run");
 
-    // The secrets did reach the node, on exec stdin only.
-    let stdin_carried_the_token = h.docker.calls().iter().any(|call| {
-        matches!(call, Call::Exec { stdin: Some(stdin), .. }
-            if String::from_utf8_lossy(stdin.expose()).contains(JOIN_TOKEN))
-    });
-    assert!(stdin_carried_the_token, "the token travelled on stdin");
+        // The secrets did reach the node, on exec stdin only.
+        let stdin_carried_the_token = h.docker.calls().iter().any(|call| {
+            matches!(call, Call::Exec { stdin: Some(stdin), .. }
+                if String::from_utf8_lossy(stdin.expose()).contains(JOIN_TOKEN))
+        });
+        assert!(stdin_carried_the_token, "the token travelled on stdin");
 
-    let argv = format!("{:?}", exec_argvs(&h.docker));
-    let env = format!("{:?}", created_spec(&h.docker).env);
-    let logged = logs.text();
-    assert!(
-        logged.contains("bootstrap step"),
-        "the capture sees the background task's logs too"
-    );
-    let payload = base64_payload(CLOUD_CONFIG);
-    for (secret, what) in [
-        (JOIN_TOKEN, "the join token"),
-        (KEY_MATERIAL, "the private key"),
-        (payload.as_str(), "the Secret's base64 payload"),
-    ] {
-        for (place, text) in [
-            (
-                "conditions, events and objects written",
-                written_to_the_api.join("\n"),
-            ),
-            ("exec argv", argv.clone()),
-            ("container env", env.clone()),
-            ("logs", logged.clone()),
+        let argv = format!("{:?}", exec_argvs(&h.docker));
+        let env = format!("{:?}", created_spec(&h.docker).env);
+        let logged = logs.text();
+        assert!(
+            logged.contains("bootstrap step"),
+            "the capture sees the background task's logs too"
+        );
+        let payload = base64_payload(CLOUD_CONFIG);
+        for (secret, what) in [
+            (JOIN_TOKEN, "the join token"),
+            (KEY_MATERIAL, "the private key"),
+            (payload.as_str(), "the Secret's base64 payload"),
         ] {
-            assert_eq!(
-                text.matches(secret).count(),
-                0,
-                "{what} leaked into the {place}"
-            );
+            for (place, text) in [
+                (
+                    "conditions, events and objects written",
+                    written_to_the_api.join("\n"),
+                ),
+                ("exec argv", argv.clone()),
+                ("container env", env.clone()),
+                ("logs", logged.clone()),
+            ] {
+                assert_eq!(
+                    text.matches(secret).count(),
+                    0,
+                    "{what} leaked into the {place}"
+                );
+            }
         }
-    }
+    })
+    .await;
 }
 
 // ---- Containers that are in the way (F7, F8, F10) ---------------------------------------------
@@ -1299,7 +1417,7 @@ fn containerd_never_starts() -> FakeRuntime {
 // F13: deleting a Machine while its bootstrap runs: the task is cancelled, `Deleting` is shown
 // first, the container goes, then the finalizer.
 #[tokio::test]
-async fn deleting_during_the_bootstrap_cancels_it_removes_the_node_then_the_finalizer() {
+async fn step_4_5_deleting_during_the_bootstrap_cancels_it_removes_the_node_then_the_finalizer() {
     let machine = worker_machine();
     let new = docker_machine_for(&machine).with_finalizer();
     let uid = new.metadata.uid.clone().unwrap_or_default();
@@ -1378,7 +1496,7 @@ async fn deleting_during_the_bootstrap_cancels_it_removes_the_node_then_the_fina
 // F8 (deletion): a same-named container of another cluster is not ours to remove, and does not
 // hold our deletion back.
 #[tokio::test]
-async fn deletion_leaves_a_foreign_node_alone_and_still_lets_go() {
+async fn step_4_5_deletion_leaves_a_foreign_node_alone_and_still_lets_go() {
     let machine = worker_machine().deleting();
     let deleting = docker_machine_for(&machine).converged().deleting();
     let mut h = MachineHarness::new(&deleting);
@@ -1418,7 +1536,7 @@ fn load_balancer_with_both_control_planes(docker: &FakeRuntime, first_draining: 
 // F14: a deleting control-plane node leaves the load balancer first (weight 0, rendered by the
 // DockerCluster controller, which it asks to look); only then does its container go.
 #[tokio::test]
-async fn a_deleting_control_plane_node_is_drained_before_its_container_is_removed() {
+async fn step_4_5_a_deleting_control_plane_node_is_drained_before_its_container_is_removed() {
     let machine = control_plane_machine().deleting();
     let deleting = docker_machine_for(&machine).converged().deleting();
     let mut h = MachineHarness::new(&deleting);

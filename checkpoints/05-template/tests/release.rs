@@ -523,7 +523,9 @@ fn the_release_is_a_local_clusterctl_repository_with_its_configuration() {
         .map(String::from)
         .into();
     for (name, content) in shipped_templates() {
-        let shipped = assets.get(&name).map(|s| String::from_utf8_lossy(s).into_owned());
+        let shipped = assets
+            .get(&name)
+            .map(|s| String::from_utf8_lossy(s).into_owned());
         let text = String::from_utf8_lossy(&content);
         assert_eq!(
             shipped,

@@ -6,6 +6,7 @@ use std::io::Read;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::StartExecResults;
+use bollard::models::EventMessage;
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, ExecConfig, HostConfig,
     HostConfigCgroupnsModeEnum, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
@@ -13,16 +14,17 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    InspectNetworkOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    EventsOptionsBuilder, InspectNetworkOptions, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 
 use crate::host::DockerHost;
 use crate::runtime::{
-    ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
-    RuntimeError, RuntimeResult, SecurityProfile,
+    ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest,
+    FileUpload, RuntimeError, RuntimeResult, STOPPED_ACTIONS, SecurityProfile,
 };
 
 /// bollard-backed runtime. Cheap to clone (bollard's client is reference-counted).
@@ -554,6 +556,55 @@ impl ContainerRuntime for BollardRuntime {
             },
         }
     }
+
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>> {
+        let docker = self.docker.clone();
+        let filters = HashMap::from([
+            ("type".to_owned(), vec!["container".to_owned()]),
+            (
+                "event".to_owned(),
+                STOPPED_ACTIONS.iter().map(|a| (*a).to_owned()).collect(),
+            ),
+            ("label".to_owned(), label_filters.to_vec()),
+        ]);
+        let options = EventsOptionsBuilder::new().filters(&filters).build();
+        Box::pin(async_stream::stream! {
+            let mut events = docker.events(Some(options));
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(message) => {
+                        if let Some(event) = container_event(message) {
+                            yield Ok(event);
+                        }
+                    }
+                    Err(error) => {
+                        yield Err(map_err(error));
+                        break;
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// A container event of Docker's stream, if the message is one (with an action and a name).
+fn container_event(message: EventMessage) -> Option<ContainerEvent> {
+    let action = message.action?;
+    let attributes: BTreeMap<String, String> = message
+        .actor
+        .and_then(|actor| actor.attributes)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let name = attributes.get("name")?.clone();
+    Some(ContainerEvent {
+        action,
+        name,
+        attributes,
+    })
 }
 
 #[cfg(test)]

@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::Stream;
+
 use crate::bollard_runtime::BollardRuntime;
 use crate::bootstrap::{BootstrapError, BootstrapJob, RunOptions, run_job};
 use crate::engine::Engine;
 use crate::ensure::{Action, EnsureError, remove_if_ours};
+use crate::events::EngineEvent;
 use crate::host::{DockerHost, adaptations, proxy_env_with_subnets};
 use crate::labels::{
     CLUSTER_LABEL, CLUSTER_UID_LABEL, Identity, NAMESPACE_LABEL, OWNER_UID_LABEL,
@@ -190,6 +193,14 @@ impl Docker {
                 })
             })
             .collect())
+    }
+
+    // ---- Events ---------------------------------------------------------------------------
+
+    /// Our containers (those with an owner label) that stop running or are removed, for as long
+    /// as the stream is polled; it subscribes again after a daemon restart and then says so.
+    pub fn container_events(&self) -> impl Stream<Item = EngineEvent> + Send + 'static {
+        crate::events::container_events(self.engine.clone())
     }
 
     // ---- Nodes ----------------------------------------------------------------------------

@@ -7,9 +7,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::stream::BoxStream;
+
 use crate::runtime::{
-    ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
-    RuntimeResult,
+    ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest,
+    FileUpload, RuntimeResult,
 };
 
 type Call<'a, T> = Pin<Box<dyn Future<Output = RuntimeResult<T>> + Send + 'a>>;
@@ -34,6 +36,10 @@ trait DynRuntime: Send + Sync {
         labels: &'a BTreeMap<String, String>,
     ) -> Call<'a, ()>;
     fn remove_network<'a>(&'a self, name: &'a str) -> Call<'a, ()>;
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>>;
 }
 
 impl<R: ContainerRuntime> DynRuntime for R {
@@ -76,6 +82,12 @@ impl<R: ContainerRuntime> DynRuntime for R {
     }
     fn remove_network<'a>(&'a self, name: &'a str) -> Call<'a, ()> {
         Box::pin(ContainerRuntime::remove_network(self, name))
+    }
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>> {
+        ContainerRuntime::container_events(self, label_filters)
     }
 }
 
@@ -136,5 +148,11 @@ impl ContainerRuntime for Engine {
     }
     async fn remove_network(&self, name: &str) -> RuntimeResult<()> {
         self.0.remove_network(name).await
+    }
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>> {
+        self.0.container_events(label_filters)
     }
 }

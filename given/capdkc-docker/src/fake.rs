@@ -8,9 +8,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures::stream::BoxStream;
+use tokio::sync::broadcast;
+
 use crate::runtime::{
-    ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
-    RuntimeError, RuntimeResult,
+    ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest,
+    FileUpload, RuntimeError, RuntimeResult,
 };
 use crate::secret::Sensitive;
 
@@ -78,12 +81,31 @@ type ExecHook = Arc<dyn Fn(&str, &ExecRequest) -> Option<ExecOutput> + Send + Sy
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
+    /// Where container events go to their subscribers; `None` until the first subscription,
+    /// and again after [`FakeRuntime::end_event_streams`].
+    events: Option<broadcast::Sender<ContainerEvent>>,
     containers: BTreeMap<String, ContainerInfo>,
     files: BTreeMap<(String, String), Vec<u8>>,
     failures: BTreeMap<&'static str, VecDeque<RuntimeError>>,
     next_ip: u8,
     next_port: u16,
     tamper_next_upload: bool,
+}
+
+impl State {
+    /// Tells the event subscribers, if any, that `action` happened to `container`.
+    fn publish(&self, action: &str, container: &ContainerInfo) {
+        if let Some(events) = &self.events {
+            let mut attributes = container.labels.clone();
+            attributes.insert("name".into(), container.name.clone());
+            attributes.insert("image".into(), container.image.clone());
+            let _ = events.send(ContainerEvent {
+                action: action.into(),
+                name: container.name.clone(),
+                attributes,
+            });
+        }
+    }
 }
 
 /// The recording fake. Clones share state.
@@ -144,12 +166,35 @@ impl FakeRuntime {
         self.lock().containers.get(name).cloned()
     }
 
-    /// Stop a container as if its process had exited.
+    /// Stop a container as if its process had exited (a `die` event for subscribers).
     pub fn stop(&self, name: &str) {
-        if let Some(c) = self.lock().containers.get_mut(name) {
+        let mut st = self.lock();
+        if let Some(c) = st.containers.get_mut(name) {
+            let was_running = c.running;
             c.running = false;
             c.state = "exited".into();
+            let stopped = c.clone();
+            if was_running {
+                st.publish("die", &stopped);
+            }
         }
+    }
+
+    /// Remove a container behind the provider's back (`docker rm -f`): `die` if it ran, then
+    /// `destroy`.
+    pub fn remove_behind_our_back(&self, name: &str) {
+        let mut st = self.lock();
+        if let Some(container) = st.containers.remove(name) {
+            if container.running {
+                st.publish("die", &container);
+            }
+            st.publish("destroy", &container);
+        }
+    }
+
+    /// Ends every event stream, as a daemon restart does; later subscriptions work again.
+    pub fn end_event_streams(&self) {
+        self.lock().events = None;
     }
 
     /// Place a file inside a container.
@@ -392,9 +437,44 @@ impl ContainerRuntime for FakeRuntime {
 
     async fn remove(&self, name: &str) -> RuntimeResult<()> {
         let mut st = self.begin("remove", Call::Remove(name.to_owned()))?;
-        st.containers.remove(name);
+        if let Some(container) = st.containers.remove(name) {
+            if container.running {
+                st.publish("die", &container);
+            }
+            st.publish("destroy", &container);
+        }
         st.files.retain(|(c, _), _| c != name);
         Ok(())
+    }
+
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>> {
+        let receiver = self
+            .lock()
+            .events
+            .get_or_insert_with(|| broadcast::channel(1024).0)
+            .subscribe();
+        let filters = label_filters.to_vec();
+        let matches = move |event: &ContainerEvent| {
+            filters.iter().all(|filter| match filter.split_once('=') {
+                Some((key, value)) => event.attributes.get(key).map(String::as_str) == Some(value),
+                None => event.attributes.contains_key(filter),
+            })
+        };
+        Box::pin(futures::stream::unfold(receiver, move |mut receiver| {
+            let matches = matches.clone();
+            async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) if matches(&event) => return Some((Ok(event), receiver)),
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        }))
     }
 
     async fn ensure_network(

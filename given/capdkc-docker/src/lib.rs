@@ -10,6 +10,7 @@
 //! - [`loadbalancer`]: the HAProxy container, config rendering and safe reloads.
 //! - [`bootstrap`]: cloud-config to commands, executed idempotently.
 //! - [`labels`]: names and the identity labels that keep us off other clusters' containers.
+//! - [`events`]: our containers that stop or disappear, from the engine's event stream.
 //!
 //! Security: access to the Docker socket equals root on the Docker host. The
 //! [`SecurityProfile::Privileged`] default gives node containers that much too.
@@ -21,6 +22,7 @@ pub mod bootstrap;
 pub mod docker;
 pub mod engine;
 pub mod ensure;
+pub mod events;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
 pub mod host;
@@ -39,10 +41,11 @@ pub use bollard_runtime::BollardRuntime;
 pub use docker::Docker;
 pub use engine::Engine;
 pub use ensure::{Action, EnsureError};
+pub use events::EngineEvent;
 pub use labels::Identity;
 pub use options::{DockerOptions, NodePrivilege};
 pub use runtime::{
-    ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
-    RuntimeError, RuntimeResult, SecurityProfile,
+    ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec, ExecOutput, ExecRequest,
+    FileUpload, RuntimeError, RuntimeResult, SecurityProfile,
 };
 pub use secret::{BootstrapData, Sensitive};

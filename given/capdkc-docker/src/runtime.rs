@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use futures::stream::BoxStream;
+
 use crate::secret::Sensitive;
 
 // ANCHOR: errors
@@ -198,6 +200,22 @@ pub struct FileUpload {
     pub contents: Sensitive,
 }
 
+/// What the engine says happened to a container: it stopped running (`die`) or was removed
+/// (`destroy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// `die` or `destroy`, as Docker names the action.
+    pub action: String,
+    /// The container's name.
+    pub name: String,
+    /// The container's labels, with Docker's own attributes (`name`, `image`, `exitCode`).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The container actions the provider listens for: anything that leaves a container not
+/// running. (`stop` and `kill` come with a `die`; `exec_die` is a command in it ending.)
+pub const STOPPED_ACTIONS: [&str; 2] = ["die", "destroy"];
+
 // ANCHOR: trait
 /// The Docker operations the provider needs, and nothing more.
 ///
@@ -245,5 +263,13 @@ pub trait ContainerRuntime: Send + Sync {
     ) -> impl Future<Output = RuntimeResult<()>> + Send;
     /// Remove a network. Missing is success.
     fn remove_network(&self, name: &str) -> impl Future<Output = RuntimeResult<()>> + Send;
+    /// From now on, the [`STOPPED_ACTIONS`] of containers matching every label filter given
+    /// (`key` or `key=value`, as `docker events --filter label=...`). The stream ends, or yields
+    /// an error and ends, when the connection to the engine does: see
+    /// [`crate::Docker::container_events`] for one that outlives a daemon restart.
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>>;
 }
 // ANCHOR_END: trait

@@ -9,10 +9,12 @@
 //!   per-object exponential backoff.
 //! - [`finalizer`], [`triggers`] and [`tasks`]: the pieces a reconciler uses: finalizers added
 //!   and removed safely, reconcile requests from inside the process, background work per object.
+//! - [`docker_events`]: reconcile requests for the owners of containers that stop or disappear.
 
 pub mod backoff;
 pub mod cli;
 pub mod crds;
+pub mod docker_events;
 pub mod finalizer;
 pub mod http;
 pub mod leader;

@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use capdkc_docker::runtime::{ContainerInfo, ContainerSpec, ExecOutput, ExecRequest, FileUpload};
+use capdkc_docker::runtime::{
+    ContainerEvent, ContainerInfo, ContainerSpec, ExecOutput, ExecRequest, FileUpload,
+};
 use capdkc_docker::{ContainerRuntime, RuntimeResult};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::metrics::Metrics;
 
@@ -70,6 +74,24 @@ impl<D: ContainerRuntime> ContainerRuntime for Metered<D> {
     }
     async fn remove_network(&self, name: &str) -> RuntimeResult<()> {
         self.count("remove_network", self.inner.remove_network(name).await)
+    }
+    /// The subscription counts as one call (`op="events"`), and each event it brings in
+    /// `capdkc_docker_events_total{action}`.
+    fn container_events(
+        &self,
+        label_filters: &[String],
+    ) -> BoxStream<'static, RuntimeResult<ContainerEvent>> {
+        self.metrics.observe_docker_call("events", true);
+        let metrics = self.metrics.clone();
+        Box::pin(
+            self.inner
+                .container_events(label_filters)
+                .inspect(move |event| {
+                    if let Ok(event) = event {
+                        metrics.observe_docker_event(&event.action);
+                    }
+                }),
+        )
     }
 }
 

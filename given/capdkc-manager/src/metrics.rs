@@ -1,5 +1,6 @@
 //! Prometheus metrics, under the `capdkc_` prefix: reconciles, errors and durations per
-//! controller; Docker calls by operation and result; bootstrap durations.
+//! controller; Docker calls by operation and result; Docker events received, by action;
+//! bootstrap durations.
 
 use std::time::Duration;
 
@@ -27,6 +28,11 @@ struct DockerCallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabel {
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
 }
@@ -37,6 +43,7 @@ pub struct Metrics {
     reconciles: Family<ReconcileLabels, Counter>,
     durations: Family<ControllerLabel, Histogram>,
     docker_calls: Family<DockerCallLabels, Counter>,
+    docker_events: Family<ActionLabel, Counter>,
     bootstraps: Family<OutcomeLabel, Histogram>,
 }
 
@@ -64,6 +71,12 @@ impl Default for Metrics {
             "Docker API calls by operation and result (success or error)",
             docker_calls.clone(),
         );
+        let docker_events = Family::<ActionLabel, Counter>::default();
+        registry.register(
+            "docker_events",
+            "Docker events about our containers received, by action (die, destroy)",
+            docker_events.clone(),
+        );
         let bootstraps = Family::<OutcomeLabel, Histogram>::new_with_constructor(|| {
             // 1 s to about 17 min.
             Histogram::new(exponential_buckets(1.0, 2.0, 11))
@@ -78,6 +91,7 @@ impl Default for Metrics {
             reconciles,
             durations,
             docker_calls,
+            docker_events,
             bootstraps,
         }
     }
@@ -100,6 +114,15 @@ impl Metrics {
         let result = if succeeded { "success" } else { "error" };
         self.docker_calls
             .get_or_create(&DockerCallLabels { op, result })
+            .inc();
+    }
+
+    /// Records a Docker event about one of our containers.
+    pub fn observe_docker_event(&self, action: &str) {
+        self.docker_events
+            .get_or_create(&ActionLabel {
+                action: action.to_owned(),
+            })
             .inc();
     }
 
@@ -164,8 +187,10 @@ mod tests {
         metrics.observe_docker_call("create", true);
         metrics.observe_docker_call("create", false);
         metrics.observe_bootstrap(Duration::from_secs(42), true);
+        metrics.observe_docker_event("die");
         let text = metrics.encode().unwrap();
         for line in [
+            "capdkc_docker_events_total{action=\"die\"} 1",
             "capdkc_docker_calls_total{op=\"create\",result=\"success\"} 1",
             "capdkc_docker_calls_total{op=\"create\",result=\"error\"} 1",
             "capdkc_bootstrap_duration_seconds_count{outcome=\"succeeded\"} 1",

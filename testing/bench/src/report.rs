@@ -196,6 +196,18 @@ const FIGURES: &[(&str, &str, &str, Option<Target>)] = &[
         "",
         Some(Target::Exactly(0.0)),
     ),
+    (
+        "heal.load_balancer",
+        "stopped load balancer running again (Docker events)",
+        "ms",
+        Some(Target::AtMost(2000.0)),
+    ),
+    (
+        "heal.node_reported",
+        "removed node container reported (Docker events)",
+        "ms",
+        Some(Target::AtMost(2000.0)),
+    ),
 ];
 
 /// Ratios of two medians: key, label, numerator, denominator, target.

@@ -217,6 +217,46 @@ pub async fn run(options: &Options, raw: &mut Raw) -> anyhow::Result<()> {
         }
         machines.delete(&names).await?;
     }
+
+    // 5. Healing through Docker's events (no resync: the controllers' come every five minutes):
+    // a stopped load balancer runs again; a removed node container is reported. The node goes
+    // last, and with it the control-plane Machine's container.
+    eprintln!(
+        "bench: healing through Docker events, {} runs",
+        options.runs
+    );
+    let lb = format!("{cluster}-lb");
+    for run in 0..options.runs {
+        docker_cli(&["stop", "--time", "1", &lb])?;
+        let stopped = Instant::now();
+        let runtime = &docker_env.rt;
+        until(HEAL_WITHIN, "the load balancer runs again", async || {
+            runtime.inspect(&lb).await.is_ok_and(|c| c.running)
+        })
+        .await?;
+        raw.push("heal.load_balancer", stopped.elapsed().as_secs_f64() * 1e3);
+        eprintln!("  run {run}: running again after {:?}", stopped.elapsed());
+    }
+    let docker_machines = Api::<DockerMachine>::namespaced(admin.clone(), NAMESPACE);
+    docker_cli(&["rm", "--force", &control_plane_machine])?;
+    let removed = Instant::now();
+    until(HEAL_WITHIN, "the removed node is reported", async || {
+        docker_machines
+            .get(&control_plane_machine)
+            .await
+            .is_ok_and(|dm| {
+                dm.status.as_ref().is_some_and(|s| {
+                    conditions::has_reason(
+                        &s.conditions,
+                        checkpoint_05::api::conditions::CONTAINER_PROVISIONED,
+                        reasons::CONTAINER_NOT_FOUND,
+                    )
+                })
+            })
+    })
+    .await?;
+    raw.push("heal.node_reported", removed.elapsed().as_secs_f64() * 1e3);
+    eprintln!("  removed node reported after {:?}", removed.elapsed());
     drop(manager_process);
 
     // 5. The same work directly.
@@ -736,6 +776,35 @@ async fn writes_when_converged(
         .count();
     let docker_events = docker_events_since(docker_since, run_id)?;
     Ok((writes, docker_events))
+}
+
+/// How long healing may take before the bench gives up (the target is 2 s).
+const HEAL_WITHIN: Duration = Duration::from_secs(30);
+
+/// Waits up to `limit` for `done`, polling every 20 ms.
+async fn until(
+    limit: Duration,
+    what: &str,
+    mut done: impl AsyncFnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while !done().await {
+        ensure!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Runs the docker CLI, as a person changing things behind the provider's back would.
+fn docker_cli(args: &[&str]) -> anyhow::Result<()> {
+    let output = std::process::Command::new("docker").args(args).output()?;
+    ensure!(
+        output.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
 }
 
 /// Container events (create, start, exec, kill, ...) on this run's containers since `since`.

@@ -8,6 +8,7 @@
 //! (`book/src/gen/steps/`): this test compares it with the committed files, and writes them
 //! when `CAPDKC_UPDATE_CAPTURES=1`. It builds the learner's crate with cargo in its own target
 //! directory (`target/tmp/learner`); the first run compiles the dependencies once.
+//! `CAPDKC_LEARNER_CHAPTERS=4` walks chapter 4 only, while writing it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -79,14 +80,21 @@ fn capture(name: &str, output: &str, stale: &mut Vec<String>) {
     }
 }
 
-/// Checkpoint NN's directory and the steps of chapter NN, for every chapter with exercises.
+/// Checkpoint NN's directory and the steps of chapter NN, for every chapter with exercises (or
+/// those `CAPDKC_LEARNER_CHAPTERS=3,4` names, while writing a chapter).
 fn chapters() -> Vec<(u8, PathBuf, Vec<Step>)> {
+    let only: Option<Vec<u8>> = std::env::var("CAPDKC_LEARNER_CHAPTERS").ok().map(|list| {
+        list.split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect()
+    });
     let checkpoints = repository().join("checkpoints");
     let dirs = exercises::checkpoint_dirs(&checkpoints).expect("the checkpoints");
     dirs.into_iter()
         .filter_map(|(number, dir)| {
             let steps = exercises::steps(&dir, number).expect("the exercises");
-            (!steps.is_empty()).then_some((number, dir, steps))
+            let wanted = only.as_ref().is_none_or(|only| only.contains(&number));
+            (wanted && !steps.is_empty()).then_some((number, dir, steps))
         })
         .collect()
 }

@@ -5,7 +5,8 @@
 //! - [`watch_server`]: an API server for a whole manager: lists answered on cue, watches kept
 //!   open, some kinds missing (their CRD "not installed");
 //! - [`get`], [`eventually`] and [`role_allows`]: an HTTP GET without a client library, polling,
-//!   and reading RBAC rules.
+//!   and reading RBAC rules;
+//! - [`for_step`]: a step test whose failure names its step.
 
 pub mod scripted;
 pub mod watch_server;
@@ -13,6 +14,24 @@ pub mod watch_server;
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Runs the test of a book step: however it fails, its message starts with `step N.M:`, so
+/// that a learner sees which step to look at (a later step's test may fail on a script the
+/// reconcile did not follow, not on the step's own `todo!`).
+pub async fn for_step<T>(step: &str, test: impl Future<Output = T>) -> T {
+    use futures::FutureExt as _;
+    match std::panic::AssertUnwindSafe(test).catch_unwind().await {
+        Ok(value) => value,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("the test panicked");
+            panic!("step {step}: {message}")
+        }
+    }
+}
 
 /// GETs `path` over plain HTTP/1.1 and returns the status code and body.
 pub async fn get(address: SocketAddr, path: &str) -> (u16, String) {

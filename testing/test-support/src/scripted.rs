@@ -291,8 +291,30 @@ impl ApiScript {
     /// arrives: its result and the Events. For a test that checks some of the Events a reconcile
     /// publishes, not all of them in order.
     pub async fn events_then_done<T>(&mut self, running: Running<T>) -> (T, Vec<Value>) {
-        let mut task = running.0;
         let mut events = Vec::new();
+        let result = self
+            .answer_until_done(running, |received| {
+                assert!(
+                    received.method == Method::POST && received.path == EVENTS_PATH,
+                    "expected only Events until the reconcile returns, got {received}"
+                );
+                let event = received.body.clone();
+                received.respond(201, &event);
+                events.push(event);
+            })
+            .await;
+        (result, events)
+    }
+
+    /// Hands every request to `answer` until the reconcile returns, then makes sure nothing else
+    /// arrives. For a test that lets some requests come or not (a later step's, say) and checks
+    /// what it cares about afterwards; `answer` must respond to each request it is given.
+    pub async fn answer_until_done<T>(
+        &mut self,
+        running: Running<T>,
+        mut answer: impl FnMut(Received),
+    ) -> T {
+        let mut task = running.0;
         loop {
             tokio::select! {
                 biased;
@@ -301,25 +323,18 @@ impl ApiScript {
                         panic!("the reconcile panicked: {}", join_panic(error))
                     });
                     self.assert_silent().await;
-                    return (value, events);
+                    return value;
                 }
                 request = self.handle.next_request() => {
                     let Some((request, respond)) = request else {
-                        let value = task.await.unwrap_or_else(|error| {
+                        return task.await.unwrap_or_else(|error| {
                             panic!("the reconcile panicked: {}", join_panic(error))
                         });
-                        return (value, events);
                     };
                     let received = Received::read(request, respond).await;
                     self.log.push(format!("{} {}", received.method, received.path));
                     self.assert_concerns_target(&received);
-                    assert!(
-                        received.method == Method::POST && received.path == EVENTS_PATH,
-                        "expected only Events until the reconcile returns, got {received}"
-                    );
-                    let event = received.body.clone();
-                    received.respond(201, &event);
-                    events.push(event);
+                    answer(received);
                 }
                 () = tokio::time::sleep(EXPECTED_WITHIN) => {
                     panic!("the reconcile did not return within {EXPECTED_WITHIN:?} of its last request");

@@ -11,6 +11,7 @@ use capdkc_capi::Cluster;
 use capdkc_capi::conditions::{Clock, system_clock};
 use capdkc_docker::Docker;
 use capdkc_manager::Manager;
+use capdkc_manager::docker_events::owners_of_stopped_containers;
 use kube::runtime::Controller;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::Store;
@@ -62,12 +63,14 @@ pub fn setup(manager: &mut Manager, docker: Docker) {
         clock: system_clock(),
     });
 
-    // A DockerCluster is reconciled when it changes, and when its Cluster changes in a way
-    // it acts on (pause, deletion).
+    // A DockerCluster is reconciled when it changes, when its Cluster changes in a way it acts
+    // on (pause, deletion), and when its load balancer stops or disappears (Docker's events).
     let cluster_changes = clusters.subscribe_to_changes_of(docker_cluster::what_it_reads);
+    let load_balancers_stopped = owners_of_stopped_containers(&ctx.docker, docker_clusters.store());
     let controller =
         Controller::for_shared_stream(docker_clusters.subscribe(), docker_clusters.store())
-            .watches_shared_stream(cluster_changes, docker_cluster::of_cluster);
+            .watches_shared_stream(cluster_changes, docker_cluster::of_cluster)
+            .reconcile_on(load_balancers_stopped);
     manager.add_controller(
         docker_cluster::NAME,
         controller,

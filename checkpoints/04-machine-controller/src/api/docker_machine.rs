@@ -64,9 +64,13 @@ use super::{IMAGE_REFERENCE, Initialization};
     cel,
     doc = "DockerMachine is the Schema for the dockermachines API. Trust: node containers run privileged (or with nearly every capability), so whoever may create DockerMachines is trusted with the Docker host; the manager's --allowed-host-mounts limits what they can mount from it."
 )]
+// ANCHOR: spec
+// EXERCISE: 4.1 providerID never changes once the controller has set it.
 #[x_kube(validation = Rule::new(
     "!has(oldSelf.providerID) || oldSelf.providerID == '' || (has(self.providerID) && self.providerID == oldSelf.providerID)"
 ).message("providerID cannot change once set"))]
+// EXERCISE_START_STATE
+// EXERCISE_END
 #[x_kube(validation = Rule::new(
     "!has(self.bootstrapTimeout) || (duration(self.bootstrapTimeout) >= duration('30s') && duration(self.bootstrapTimeout) <= duration('24h'))"
 ).message("bootstrapTimeout must be between 30s and 24h"))]
@@ -74,6 +78,7 @@ use super::{IMAGE_REFERENCE, Initialization};
 pub struct DockerMachineSpec {
     /// The node's identity for Kubernetes, `docker:////<container name>`. Set by the
     /// controller once the container runs; Cluster API copies it to the Machine.
+    // EXERCISE: 4.1 Spell providerID as the contract does, and bound it.
     #[serde(
         rename = "providerID",
         default,
@@ -81,7 +86,10 @@ pub struct DockerMachineSpec {
     )]
     #[schemars(length(min = 1, max = 512))]
     pub provider_id: Option<String>,
-
+    // EXERCISE_START_STATE
+    // #[serde(default, skip_serializing_if = "Option::is_none")]
+    // pub provider_id: Option<String>,
+    // EXERCISE_END
     /// The node image, as a full reference. Default: the kind node image for the Machine's
     /// Kubernetes version, pinned by digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,6 +115,7 @@ pub struct DockerMachineSpec {
     )]
     pub bootstrap_timeout: Option<String>,
 }
+// ANCHOR_END: spec
 
 /// A host path mounted into the node container.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]

@@ -193,8 +193,33 @@ async fn reconcile_normal(
 
     // 2. What Cluster API reads: addresses, failure domain, providerID, provisioned.
     let name = container.name.clone();
+    report_provisioned(api, docker_machine, owners, &container, patch, ctx).await?;
+
+    // 3. The bootstrap, in the background.
+    reconcile_bootstrap(docker_machine, &owners.machine, &name, patch, ctx).await?;
+
+    // 4. The workload cluster's Node: our providerID, and no "uninitialized" taint.
+    let next = reconcile_node(docker_machine, owners, &name, patch, ctx).await?;
+    Ok(Action::requeue(next))
+}
+// ANCHOR_END: reconcile_normal
+
+// ANCHOR: report_provisioned
+/// What Cluster API reads once the container runs: its addresses, the failure domain, the
+/// providerID (set once, in the spec) and provisioned. A new control-plane node is a new member
+/// for the load balancer.
+async fn report_provisioned(
+    api: &Api<DockerMachine>,
+    docker_machine: &DockerMachine,
+    owners: &Owners,
+    container: &ContainerInfo,
+    patch: &mut StatusPatch<DockerMachine>,
+    ctx: &Context,
+) -> Result<(), Error> {
+    // EXERCISE: 4.3 Report the running container: addresses, failure domain, provisioned, providerID.
+    let name = &container.name;
     let ip = container.ip_on(ctx.docker.network()).unwrap_or_default();
-    patch.status.addresses = addresses(&container_hostname(&name), ip);
+    patch.status.addresses = addresses(&container_hostname(name), ip);
     patch.status.failure_domain = owners
         .machine
         .spec
@@ -209,7 +234,7 @@ async fn reconcile_normal(
         provisioned: Some(true),
     });
     if docker_machine.spec.provider_id.is_none() {
-        let provider_id = provider_id(&name);
+        let provider_id = provider_id(name);
         apply_spec(api, docker_machine, json!({ "providerID": provider_id })).await?;
         patch.event(EventType::Normal, "ProviderIDSet", provider_id);
         if owners.machine.is_control_plane() {
@@ -218,15 +243,12 @@ async fn reconcile_normal(
             ctx.load_balancer_updates.trigger(docker_cluster);
         }
     }
-
-    // 3. The bootstrap, in the background.
-    reconcile_bootstrap(docker_machine, &owners.machine, &name, patch, ctx).await?;
-
-    // 4. The workload cluster's Node: our providerID, and no "uninitialized" taint.
-    let next = reconcile_node(docker_machine, owners, &name, patch, ctx).await?;
-    Ok(Action::requeue(next))
+    Ok(())
+    // EXERCISE_START_STATE
+    // Ok(())
+    // EXERCISE_END
 }
-// ANCHOR_END: reconcile_normal
+// ANCHOR_END: report_provisioned
 
 /// The node container, or why there is none to go on with yet.
 enum NodeContainer {
@@ -243,6 +265,7 @@ async fn node_container(
     patch: &mut StatusPatch<DockerMachine>,
     ctx: &Context,
 ) -> Result<NodeContainer, Error> {
+    // EXERCISE: 4.2 Run the node container once the Machine may have one, and say when it runs.
     let request = node_request(docker_machine, owners);
     if docker_machine.spec.provider_id.is_some() {
         return existing_container(&request, patch, ctx).await;
@@ -279,6 +302,7 @@ async fn node_container(
     Ok(NodeContainer::NotYet(Action::requeue(Duration::from_secs(
         2,
     ))))
+    // EXERCISE_END
 }
 // ANCHOR_END: node_container
 
@@ -351,6 +375,7 @@ async fn reconcile_bootstrap(
     patch: &mut StatusPatch<DockerMachine>,
     ctx: &Context,
 ) -> Result<(), Error> {
+    // EXERCISE: 4.4 Start the bootstrap once, then record how it goes in BootstrapSucceeded.
     let failed = patch.has_reason(BOOTSTRAP_SUCCEEDED, reasons::BOOTSTRAP_FAILED);
     if failed || is_true(patch.conditions(), BOOTSTRAP_SUCCEEDED) {
         return Ok(());
@@ -398,6 +423,9 @@ async fn reconcile_bootstrap(
         running,
     ));
     Ok(())
+    // EXERCISE_START_STATE
+    // Ok(())
+    // EXERCISE_END
 }
 // ANCHOR_END: reconcile_bootstrap
 
@@ -452,6 +480,7 @@ async fn reconcile_delete(
     mut patch: StatusPatch<DockerMachine>,
     ctx: &Context,
 ) -> Result<Action, Error> {
+    // EXERCISE: 4.5 Show Deleting, stop the bootstrap, drain a control-plane node, remove the container, then let go.
     if !finalizer::has(docker_machine, FINALIZER) {
         return Ok(Action::await_change());
     }
@@ -501,6 +530,7 @@ async fn reconcile_delete(
     }
     finalizer::remove(api, docker_machine, FINALIZER).await?;
     Ok(Action::await_change())
+    // EXERCISE_END
 }
 // ANCHOR_END: reconcile_delete
 

@@ -14,6 +14,7 @@ use capdkc_capi::{Cluster, Machine};
 use capdkc_docker::Docker;
 use capdkc_docker::bootstrap::BootstrapError;
 use capdkc_manager::Manager;
+use capdkc_manager::docker_events::owners_of_stopped_containers;
 use capdkc_manager::tasks::BackgroundTasks;
 use capdkc_manager::triggers::Triggers;
 use kube::runtime::Controller;
@@ -88,10 +89,12 @@ pub fn setup(manager: &mut Manager, docker: Docker) {
     });
 
     let cluster_changes = clusters.subscribe_to_changes_of(docker_cluster::what_it_reads);
+    let load_balancers_stopped = owners_of_stopped_containers(&ctx.docker, docker_clusters.store());
     let controller =
         Controller::for_shared_stream(docker_clusters.subscribe(), docker_clusters.store())
             .watches_shared_stream(cluster_changes, docker_cluster::of_cluster)
-            .reconcile_on(load_balancer_update_requests);
+            .reconcile_on(load_balancer_update_requests)
+            .reconcile_on(load_balancers_stopped);
     manager.add_controller(
         docker_cluster::NAME,
         controller,
@@ -100,7 +103,9 @@ pub fn setup(manager: &mut Manager, docker: Docker) {
     );
 
     // A DockerMachine is reconciled when it changes, when its Machine changes, when its
-    // Cluster or DockerCluster changes in a way machines wait for, and when its bootstrap ends.
+    // Cluster or DockerCluster changes in a way machines wait for, when its bootstrap ends, and
+    // when its node container stops or disappears (Docker's events).
+    let nodes_stopped = owners_of_stopped_containers(&ctx.docker, docker_machines.store());
     let store = docker_machines.store();
     let of_cluster = move |cluster| docker_machine::of_cluster(&store, cluster);
     let store = docker_machines.store();
@@ -119,7 +124,8 @@ pub fn setup(manager: &mut Manager, docker: Docker) {
                 docker_clusters.subscribe_to_changes_of(docker_machine::what_it_waits_on),
                 of_docker_cluster,
             )
-            .reconcile_on(bootstrap_ended);
+            .reconcile_on(bootstrap_ended)
+            .reconcile_on(nodes_stopped);
     manager.add_controller(
         docker_machine::NAME,
         controller,

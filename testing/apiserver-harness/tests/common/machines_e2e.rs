@@ -1,6 +1,7 @@
 // The end-to-end test of the machine-managing checkpoints (04 and 05), included by
 // `checkpoint_04.rs` and `checkpoint_05.rs` after they name the crate `checkpoint` and define
-// the constants for its shipped RBAC files and admission tables.
+// the constants for its shipped RBAC files and admission tables, and which capture of the book
+// its `kubectl get dockermachines` writes (`KUBECTL_GET_CAPTURE`, checkpoint 04's only).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,7 @@ use checkpoint::api::conditions::{BOOTSTRAP_SUCCEEDED, CONTAINER_PROVISIONED, RE
 use clap::Parser;
 use common::{
     assert_rbac_is_exact,
-    ShippedRbac, TIMEOUT, docker_events, judge_admission_table, shipped_service_account, unix_now,
+    ShippedRbac, TIMEOUT, docker_cli, docker_events, judge_admission_table, shipped_service_account, unix_now,
     wait_until, cluster_yaml, docker_cluster_yaml,
 };
 use k8s_openapi::api::core::v1::{Node, Secret};
@@ -184,6 +185,12 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
         assert_eq!(table.cell(machine, "Provisioned"), Some(&json!(true)));
         assert_eq!(table.cell(machine, "Ready"), Some(&json!("True")));
     }
+    // What chapter 4 shows; checked at the end, so that a stale capture still lets the test run
+    // through and clean up.
+    let table_capture = KUBECTL_GET_CAPTURE.map(|name| {
+        let output = format!("$ kubectl get dockermachines\n{}", table.kubectl_text());
+        captures::check_or_update(name, &output, KUBECTL_GET_VOLATILE)
+    });
 
     // The load balancer routes to the control-plane node (the stand-in answers its name).
     let lb = runtime.inspect(&format!("{cluster}-lb")).await?;
@@ -314,6 +321,35 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
     .await
     .map_err(explain)?;
 
+    // Healing through Docker's events, in seconds and with no resync involved (ours come every
+    // five minutes): a stopped load balancer runs again, a removed node is reported.
+    assert!(checkpoint::controllers::docker_machine::RESYNC >= Duration::from_secs(60));
+    let lb_name = format!("{cluster}-lb");
+    docker_cli(&["stop", "--time", "1", &lb_name]);
+    let stopped = Instant::now();
+    within_seconds(5, &format!("{lb_name} runs again"), async || {
+        runtime.inspect(&lb_name).await.is_ok_and(|c| c.running)
+    })
+    .await
+    .map_err(explain)?;
+    let healed = stopped.elapsed();
+    docker_cli(&["rm", "--force", &worker]);
+    let removed = Instant::now();
+    within_seconds(5, &format!("{worker}'s missing container is reported"), async || {
+        docker_machines.get(&worker).await.is_ok_and(|dm| {
+            reason(&dm, CONTAINER_PROVISIONED)
+                == Some(checkpoint::api::conditions::reasons::CONTAINER_NOT_FOUND.to_owned())
+        })
+    })
+    .await
+    .map_err(explain)?;
+    eprintln!(
+        "healing through Docker events: load balancer running again {} ms after it stopped, \
+         removed node reported {} ms after `docker rm`",
+        healed.as_millis(),
+        removed.elapsed().as_millis()
+    );
+
     // Deleting the Cluster: core deletes the Machines, then the DockerCluster; nothing remains.
     let clusters = dynamic_api(&admin, NAMESPACE, "cluster.x-k8s.io/v1beta2", "Cluster").await?;
     clusters.delete(&cluster, &DeleteParams::default()).await?;
@@ -334,8 +370,17 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
 
     assert_rbac_is_exact(&control_plane.audit_events()?, &user, &rules);
     docker_env.cleanup().await;
+    table_capture.transpose()?;
     Ok(())
 }
+
+/// What differs from run to run in `kubectl get dockermachines`: the age, and the 8 hex digits
+/// in the test's names (`c04-`, in NAME, CLUSTER, MACHINE and PROVIDERID). The header, the other
+/// cells and the number of rows are compared exactly.
+const KUBECTL_GET_VOLATILE: &[captures::Volatile] = &[
+    captures::Volatile::Column("AGE", captures::Shape::Age),
+    captures::Volatile::After("c04-", captures::Shape::Hex(8)),
+];
 
 /// Every case of checkpoint 04's admission tables, judged by kube-apiserver itself.
 #[tokio::test]
@@ -473,6 +518,20 @@ spec:
 }
 
 /// A Node as kubelet registers it when it expects a cloud provider.
+/// Waits up to `seconds` for `done`, polling every 50 ms.
+async fn within_seconds(
+    seconds: u64,
+    what: &str,
+    mut done: impl AsyncFnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done().await {
+        anyhow::ensure!(Instant::now() < deadline, "{what}: not within {seconds} s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 async fn register_node(workload: &Client, name: &str) -> anyhow::Result<()> {
     let node: Node = serde_json::from_value(json!({
         "metadata": { "name": name },
