@@ -10,6 +10,7 @@
 //! | `{{#repo path:anchor}}`, `{{#repo path}}` | a region or all of any repository file (the given crates, scripts) |
 //! | `{{#exercise N.M}}` | the code of step N.M as the learner's step starts, the solution folded ([`crate::exercise`]) |
 //! | `{{#step-output N.M before\|after}}` | a step's test command and its captured output |
+//! | `{{#output NAME}}` | a command and its output, captured from a real run by a test ([`crate::output`]) |
 //!
 //! Code is shown as the checkpoint's solution reads: exercise markers and start states left out.
 //!
@@ -23,11 +24,13 @@ use anyhow::{Context, anyhow, bail};
 use regex::Regex;
 
 use crate::workspace::Workspace;
-use crate::{anchors, code, diff, exercise};
+use crate::{anchors, code, diff, exercise, output};
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{#(cp|cp-file|cp-diff|cp-crd|cp-tree|repo|exercise|step-output)(\s+[^}]*)?\}\}")
-        .expect("valid directive pattern")
+    Regex::new(
+        r"\{\{#(cp|cp-file|cp-diff|cp-crd|cp-tree|repo|exercise|step-output|output)(\s+[^}]*)?\}\}",
+    )
+    .expect("valid directive pattern")
 });
 
 /// Expands every directive in `content`. Each failure is reported as its own message naming the
@@ -100,6 +103,7 @@ fn expand(workspace: &Workspace, name: &str, args: &[&str]) -> anyhow::Result<St
         }
         ("exercise", [step]) => exercise::show(workspace, step),
         ("step-output", [step, when]) => exercise::output(workspace, step, when),
+        ("output", [name]) => output::show(workspace, name),
         ("cp-crd", [number, kind]) => {
             let plural = format!("{}s", kind.to_lowercase());
             let file = workspace

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod exercise;
 pub mod expand;
 pub mod measure;
+pub mod output;
 pub mod preprocessor;
 pub mod schedule;
 pub mod serve;

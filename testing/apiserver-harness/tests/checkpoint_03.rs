@@ -22,6 +22,7 @@ use capdkc_docker::loadbalancer::{CONFIG_PATH, LbConfig, render};
 use capdkc_docker::test_support::{LB_TEST_IMAGE, docker_env, run_labels};
 use capdkc_docker::{BollardRuntime, ContainerRuntime, Docker};
 use capdkc_manager::{Cli, Manager};
+use captures::{Shape, Volatile};
 use checkpoint_03::api::DockerCluster;
 use checkpoint_03::api::conditions::LOAD_BALANCER_AVAILABLE;
 use clap::Parser;
@@ -180,6 +181,13 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
         table.cell(&name, "Endpoint"),
         endpoint.host.as_ref().map(|h| json!(h)).as_ref()
     );
+    // What chapter 3 shows; checked at the end, so that a stale capture still lets the test
+    // run through and clean up.
+    let captured = captures::check_or_update(
+        "kubectl-get-dockerclusters",
+        &format!("$ kubectl get dockerclusters\n{}", table.kubectl_text()),
+        KUBECTL_GET_VOLATILE,
+    );
 
     // 2. Converged: another reconcile writes nothing, to the API or to Docker.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -308,8 +316,19 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
 
     assert_rbac_is_exact(&control_plane.audit_events()?, &user, &rules);
     docker_env.cleanup().await;
+    captured?;
     Ok(())
 }
+
+/// What differs from run to run in `kubectl get dockerclusters`: the age, the load balancer's
+/// address (Docker's choice), and the 8 hex digits ending the test's cluster name (`c03-`, also
+/// in the CLUSTER column). The header, the other cells and the number of rows are compared
+/// exactly.
+const KUBECTL_GET_VOLATILE: &[Volatile] = &[
+    Volatile::Column("AGE", Shape::Age),
+    Volatile::Column("ENDPOINT", Shape::Ipv4),
+    Volatile::After("c03-", Shape::Hex(8)),
+];
 
 /// Every case of checkpoint 03's admission table, judged by kube-apiserver itself.
 #[tokio::test]

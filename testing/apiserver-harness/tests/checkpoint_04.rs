@@ -23,4 +23,6 @@ const DOCKER_CLUSTER_CASES: &str = include_str!(
 const DOCKER_MACHINE_CASES: &str = include_str!(
     "../../../checkpoints/04-machine-controller/tests/cases/docker_machine_admission.yaml"
 );
+/// Chapter 4 shows `kubectl get dockermachines` from this test.
+const KUBECTL_GET_CAPTURE: Option<&str> = Some("kubectl-get-dockermachines");
 include!("common/machines_e2e.rs");

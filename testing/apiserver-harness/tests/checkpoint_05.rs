@@ -21,4 +21,6 @@ const DOCKER_CLUSTER_CASES: &str =
     include_str!("../../../checkpoints/05-template/tests/cases/docker_cluster_admission.yaml");
 const DOCKER_MACHINE_CASES: &str =
     include_str!("../../../checkpoints/05-template/tests/cases/docker_machine_admission.yaml");
+/// Chapter 4 shows `kubectl get dockermachines` from checkpoint 04's test, not this one.
+const KUBECTL_GET_CAPTURE: Option<&str> = None;
 include!("common/machines_e2e.rs");

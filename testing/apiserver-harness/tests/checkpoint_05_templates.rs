@@ -231,3 +231,61 @@ async fn the_cluster_templates_are_accepted_by_the_real_crds() -> anyhow::Result
     );
     Ok(())
 }
+
+/// The command line chapter 5 shows, run in the checkpoint's directory: its arguments, and the
+/// line as the chapter breaks it.
+const LIST_VARIABLES: [&str; 8] = [
+    "generate",
+    "cluster",
+    "demo",
+    "--list-variables",
+    "--target-namespace",
+    "default",
+    "--from",
+    "templates/cluster-template.yaml",
+];
+const LIST_VARIABLES_SHOWN: &str = "$ clusterctl generate cluster demo --list-variables \
+                                    --target-namespace default \\\n  \
+                                    --from templates/cluster-template.yaml\n";
+
+/// `clusterctl generate cluster ... --list-variables` on the default template, from the
+/// clusterctl that `scripts/test-assets.sh` builds: what chapter 5 shows (the capture
+/// `clusterctl-list-variables`, compared exactly: nothing in it changes from run to run).
+#[test]
+fn clusterctl_lists_the_variables_of_the_default_template() -> anyhow::Result<()> {
+    let test = "clusterctl_lists_the_variables_of_the_default_template";
+    let Some(assets) = assets_for_test(test, Needs::ControlPlane)? else {
+        return Ok(());
+    };
+    let clusterctl = assets.dir().join("clusterctl");
+    if !clusterctl.is_file() {
+        let reason = "no clusterctl in KUBEBUILDER_ASSETS: `bash scripts/test-assets.sh` builds it";
+        anyhow::ensure!(!is_ci(), "{reason}");
+        eprintln!("SKIPPED {test}: {reason}");
+        return Ok(());
+    }
+    // clusterctl reads its configuration under $HOME and variables from the environment: none
+    // of the user's may leak in.
+    let home = tempfile::tempdir()?;
+    let output = std::process::Command::new(&clusterctl)
+        .args(LIST_VARIABLES)
+        .current_dir(Path::new(TEMPLATES).join(".."))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("CLUSTERCTL_DISABLE_VERSIONCHECK", "true")
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "clusterctl {}: {}",
+        LIST_VARIABLES.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout)?;
+    assert!(stdout.contains("KUBERNETES_VERSION"), "{stdout}");
+    captures::check_or_update(
+        "clusterctl-list-variables",
+        &format!("{LIST_VARIABLES_SHOWN}{stdout}"),
+        &[],
+    )?;
+    Ok(())
+}
