@@ -27,10 +27,11 @@ COPY given/capdkc-manager/Cargo.toml given/capdkc-manager/
 COPY book/tools/Cargo.toml book/tools/
 COPY testing/apiserver-harness/Cargo.toml testing/apiserver-harness/
 COPY testing/bench/Cargo.toml testing/bench/
+COPY testing/captures/Cargo.toml testing/captures/
 COPY testing/checkpoint-diffs/Cargo.toml testing/checkpoint-diffs/
 COPY testing/exercises/Cargo.toml testing/exercises/
 COPY testing/test-support/Cargo.toml testing/test-support/
-RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-capi given/capdkc-docker given/capdkc-manager book/tools testing/apiserver-harness testing/bench testing/checkpoint-diffs testing/exercises testing/test-support; do \
+RUN for dir in checkpoints/01-scaffold checkpoints/02-tilt checkpoints/03-cluster-controller checkpoints/04-machine-controller checkpoints/05-template given/capdkc-capi given/capdkc-docker given/capdkc-manager book/tools testing/apiserver-harness testing/bench testing/captures testing/checkpoint-diffs testing/exercises testing/test-support; do \
       mkdir -p "$dir/src" && echo 'fn main() {}' > "$dir/src/main.rs" && : > "$dir/src/lib.rs"; \
     done
 # Every checkpoint's dependencies, whichever CHECKPOINT is built below: one build warms them all.

@@ -1,4 +1,5 @@
-//! The Tilt files at the repository root point at this checkpoint and follow Cluster API's rules.
+//! The Tilt files at the repository root build the learner's crate or a checkpoint and follow
+//! Cluster API's rules.
 
 mod support;
 
@@ -14,27 +15,26 @@ fn repository() -> PathBuf {
         .expect("repository root")
 }
 
+fn read(name: &str) -> String {
+    std::fs::read_to_string(repository().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 fn json(name: &str) -> Value {
-    let text =
-        std::fs::read_to_string(repository().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
+    serde_json::from_str(&read(name)).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
 }
 
 #[test]
-fn tilt_provider_names_the_provider_and_builds_no_go_image() {
+fn tilt_provider_names_the_provider_and_leaves_build_and_deploy_to_our_tiltfile() {
     let provider = json("tilt-provider.json");
     assert_eq!(provider["name"], "docker-kubecon");
     assert_eq!(provider["config"]["label"], "CAPDKC");
-    // With `image` set, Cluster API's Tiltfile would run `go build`.
+    // With `image` set, Cluster API's Tiltfile would run `go build`; with its provider YAML
+    // applied, its tooling would drop the Deployment's securityContext (the socket's group).
     assert!(provider["config"].get("image").is_none());
-    let context = provider["config"]["context"].as_str().expect("context");
-    assert!(
-        repository()
-            .join(context)
-            .join("config/default/kustomization.yaml")
-            .is_file(),
-        "{context}"
-    );
+    assert_eq!(provider["config"]["apply_provider_yaml"], false);
+    // What its tilt.d/ runs instead: the same file as the standalone Tiltfile.
+    assert!(read("tilt/tilt.d/capdkc.tiltfile").contains("tilt', 'capdkc.tiltfile'"));
+    assert!(read("Tiltfile").contains("load('tilt/capdkc.tiltfile', 'capdkc')"));
 }
 
 #[test]
@@ -66,13 +66,30 @@ fn tilt_settings_enable_the_providers_and_pass_rust_flags() {
         parsed.is_ok(),
         "the manager rejects the Tilt extra_args: {parsed:?}"
     );
-    assert!(settings["kustomize_substitutions"]["CAPDKC_DOCKER_GID"].is_string());
+    // Empty: tilt/capdkc.tiltfile reads the Docker socket's group from the kind node.
+    assert_eq!(settings["kustomize_substitutions"]["CAPDKC_DOCKER_GID"], "");
+}
+
+#[test]
+fn the_image_builds_the_learners_crate_as_well_as_a_checkpoint() {
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("ARG CHECKPOINT=") && dockerfile.contains("ARG CRATE_DIR="));
+    // The learner's crate must reach the build context (its target/ need not).
+    let ignored: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(|line| line.trim().trim_end_matches('/').to_owned())
+        .collect();
+    assert!(!ignored.iter().any(|line| line == "workshop"), "{ignored:?}");
+    let tiltfile = read("tilt/capdkc.tiltfile");
+    for arg in ["'CRATE_DIR'", "'CHECKPOINT'", "'workshop'"] {
+        assert!(tiltfile.contains(arg), "tilt/capdkc.tiltfile lacks {arg}");
+    }
 }
 
 #[test]
 fn the_dockerfile_lists_every_workspace_member_for_its_dependency_layer() {
-    let dockerfile = std::fs::read_to_string(repository().join("Dockerfile")).expect("Dockerfile");
-    let manifest = std::fs::read_to_string(repository().join("Cargo.toml")).expect("Cargo.toml");
+    let dockerfile = read("Dockerfile");
+    let manifest = read("Cargo.toml");
     let members_line = manifest
         .lines()
         .find(|l| l.starts_with("members"))
