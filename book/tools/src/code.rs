@@ -12,7 +12,7 @@ pub fn language(path: &str) -> &'static str {
         Some("md") => "markdown",
         Some("cfg") => "text",
         _ if name == "Dockerfile" || name.starts_with("Dockerfile.") => "dockerfile",
-        _ if name == "Tiltfile" => "python",
+        _ if name == "Tiltfile" || name.ends_with(".tiltfile") => "python",
         _ => "text",
     }
 }
