@@ -1,7 +1,8 @@
 //! Layer 2: one DockerCluster reconcile at a time, against a scripted API server and a recording
 //! fake Docker. Each test lists the requests the reconcile must make, in order, and answers them;
 //! a missing or an extra request, or a write to any object but the reconciled one, fails it.
-//! The comment above a test names the fault-matrix row it covers (quality bar, section 4).
+//! The comment above a test names the row of the fault table it covers (the book's Testing
+//! chapter, book/src/testing.md).
 
 mod support;
 
@@ -369,7 +370,7 @@ async fn step_3_4_haproxy_serves_the_port_of_an_endpoint_the_user_set() {
 // ---- Converged --------------------------------------------------------------------------------
 
 // ANCHOR: converged
-// Quality bar section 5: converged objects are not rewritten (0 writes, 0 mutating Docker calls).
+// Converged objects are not rewritten (0 writes, 0 mutating Docker calls).
 #[tokio::test]
 async fn a_converged_docker_cluster_is_read_but_never_rewritten_over_100_reconciles() {
     let mut h = Harness::new();
@@ -398,7 +399,7 @@ async fn a_converged_docker_cluster_is_read_but_never_rewritten_over_100_reconci
 }
 // ANCHOR_END: converged
 
-// Resilience (quality bar section 5): a stripped finalizer is added back, nothing else changes.
+// Resilience: a stripped finalizer is added back, nothing else changes.
 #[tokio::test]
 async fn a_stripped_finalizer_is_added_back_and_nothing_else_is_written() {
     let mut h = Harness::new();
@@ -615,7 +616,7 @@ async fn step_3_5_deletion_leaves_a_foreign_load_balancer_alone_and_still_lets_g
     assert_eq!(h.docker.container(LB), Some(foreign_lb()));
 }
 
-// F3: pause blocked later deletion upstream (issue #3804); here it only waits.
+// F3: pause blocked later deletion upstream; here it only waits.
 #[tokio::test]
 async fn deletion_waits_while_paused_and_completes_once_unpaused() {
     let mut h = Harness::new();

@@ -3,7 +3,8 @@
 //! a missing or an extra request, a write to anything but the reconciled DockerMachine, or an
 //! event about anything else fails it. The bootstrap runs in a background task against the same
 //! fake, whose helper-script emulation writes files and records kubeadm's success sentinel.
-//! The comment above a test names the fault-matrix row it covers (quality bar, section 4).
+//! The comment above a test names the row of the fault table it covers (the book's Testing
+//! chapter, book/src/testing.md).
 
 mod support;
 
@@ -388,7 +389,7 @@ async fn a_paused_cluster_gets_one_paused_write_and_no_docker_call() {
     assert_eq!(h.docker.calls(), [], "no Docker call while paused");
 }
 
-// F3: pause blocked a later deletion upstream (issue #3804); here it only waits.
+// F3: pause blocked a later deletion upstream; here it only waits.
 #[tokio::test]
 async fn deletion_waits_while_paused_and_completes_once_unpaused() {
     let machine = worker_machine().deleting();
@@ -644,7 +645,7 @@ async fn step_4_3_a_running_container_is_reported_with_its_provider_id_and_addre
 }
 // ANCHOR_END: provisioned
 
-// What the node container is created with (provider-spec 9.1, 9.2).
+// What the node container is created with: names, labels, network, privilege, ports.
 #[tokio::test]
 async fn step_4_2_a_control_plane_node_is_created_with_its_identity_role_network_and_api_port() {
     let machine = control_plane_machine();
@@ -970,7 +971,7 @@ fn kubeadm_fails_loudly() -> FakeRuntime {
     })
 }
 
-// F11 and security rule 1 (quality bar section 7): a failed step ends the bootstrap for good,
+// F11, and the join token never leaks: a failed step ends the bootstrap for good,
 // with redacted output tails; the token, the key and the Secret's base64 payload appear in no
 // condition, event, exec argv, container env or log line.
 #[tokio::test]
@@ -1340,7 +1341,7 @@ async fn a_provisioned_machine_whose_container_stopped_reports_it_and_does_not_s
 // ---- Converged --------------------------------------------------------------------------------
 
 // ANCHOR: converged
-// Quality bar section 5: converged objects are not rewritten (0 writes, 0 mutating Docker calls).
+// Converged objects are not rewritten (0 writes, 0 mutating Docker calls).
 // No control-plane provider has written a workload kubeconfig here, so the Node phase ends at
 // that read (`an_initialized_node_is_not_written` covers a converged Node).
 #[tokio::test]
@@ -1378,7 +1379,7 @@ async fn a_converged_docker_machine_is_read_but_never_rewritten_over_100_reconci
 }
 // ANCHOR_END: converged
 
-// Resilience (quality bar section 5): a stripped finalizer is added back, nothing else changes.
+// Resilience: a stripped finalizer is added back, nothing else changes.
 #[tokio::test]
 async fn a_stripped_finalizer_is_added_back_and_nothing_else_is_written() {
     let machine = control_plane_machine();
@@ -1688,7 +1689,7 @@ async fn an_initialized_node_is_not_written() {
     assert_eq!(h.api.writes(), 0);
 }
 
-// Quality bar section 1 (errors become conditions): the workload kubeconfig is unusable, so the
+// Errors become conditions: the workload kubeconfig is unusable, so the
 // reconcile fails and is retried, but the bootstrap outcome it observed first is written.
 #[tokio::test]
 async fn a_failing_node_phase_still_records_the_bootstrap_outcome() {

@@ -318,7 +318,7 @@ fn the_manager_image_is_the_release_tag_pinned_by_digest() {
         assert_eq!(containers[0]["name"], "manager", "clusterctl's contract");
         assert_eq!(containers[0]["image"], expected.as_str());
     }
-    // quality-bar: the release components pin the manager by digest.
+    // The release components pin the manager by digest.
     assert!(pinned.components_text().contains("@sha256:"));
     assert!(!pinned.components_text().contains("capdkc-manager:dev"));
 }

@@ -55,7 +55,7 @@ const CLUSTERCTL_VARIABLES: [&str; 5] = [
     "WORKER_MACHINE_COUNT",
 ];
 
-/// The kubelet of a kind node (provider-spec 9.5), in the template's order.
+/// The kubelet of a kind node, in the template's order.
 const KUBELET_ARGS: [(&str, &str); 5] = [
     ("cgroup-root", "/kubelet"),
     ("runtime-cgroups", "/system.slice/containerd.service"),

@@ -1,4 +1,4 @@
-//! Default images (provider-spec 9.5): the kindest/node mapping by Kubernetes version and the
+//! Default images: the kindest/node mapping by Kubernetes version and the
 //! HAProxy image, each overridable by the user.
 
 // ANCHOR: node_images
@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(haproxy_image(None), DEFAULT_HAPROXY_IMAGE);
     }
 
-    /// Image-digest lint: every built-in default carries `@sha256:` (quality-bar 7).
+    /// Image-digest lint: every built-in default carries `@sha256:` (a tag can move, a digest cannot).
     #[test]
     fn default_images_are_pinned_by_digest() {
         let unpinned = unpinned_defaults();

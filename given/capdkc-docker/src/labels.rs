@@ -1,4 +1,4 @@
-//! Container names and Docker labels (provider-spec 9.1).
+//! Container names and Docker labels.
 //!
 //! Upstream identifies containers by cluster and machine *name* only, which let a re-created
 //! cluster adopt an old cluster's containers. We add namespace and UIDs and never touch a

@@ -1,5 +1,5 @@
 //! Node containers, created the way upstream's Docker provider creates them for kind node
-//! images (provider-spec 9.2).
+//! images.
 
 use std::collections::BTreeMap;
 

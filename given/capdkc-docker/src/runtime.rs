@@ -32,7 +32,7 @@ pub enum RuntimeError {
 /// Result alias of every runtime call.
 pub type RuntimeResult<T> = Result<T, RuntimeError>;
 
-/// How much privilege a node container gets (provider-spec 9.2).
+/// How much privilege a node container gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SecurityProfile {
     /// `--privileged`: what kind node images need to run systemd, containerd and kubelet.

@@ -1,5 +1,5 @@
 //! Turning a parsed cloud-config into the steps we execute, with the kubeadm adjustments a
-//! kind-style node needs (provider-spec 9.4). Pure: no I/O, so every rule is unit-tested.
+//! kind-style node needs. Pure: no I/O, so every rule is unit-tested.
 
 use super::cloudinit::{CloudConfig, RunCmd};
 use super::kubelet;

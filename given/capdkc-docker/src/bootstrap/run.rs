@@ -14,7 +14,7 @@ pub const PROBE_SCRIPT_NAME: &str = "capdkc-probe";
 /// `$0` of the started-sentinel script.
 pub const MARK_SCRIPT_NAME: &str = "capdkc-mark";
 
-/// Retry policy for file writes (provider-spec 9.4: 5 attempts, 5 s apart).
+/// Retry policy for file writes (by default 5 attempts, 5 s apart).
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Attempts per file, at least 1.

@@ -1,5 +1,4 @@
-//! The cluster's load balancer: an HAProxy container in front of the control-plane nodes
-//! (provider-spec 9.3).
+//! The cluster's load balancer: an HAProxy container in front of the control-plane nodes.
 
 pub mod apply;
 pub mod haproxy;
