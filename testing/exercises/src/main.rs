@@ -1,5 +1,6 @@
 //! `exercises start DIR CHAPTER [--solved N.M,...]`: rewrites the crate in DIR as the start of
-//! CHAPTER (scripts/jump.sh --exercises calls it). `exercises list`: every step and its task.
+//! CHAPTER (scripts/jump.sh --exercises calls it). `exercises list`: every step, its task and how
+//! many lines it has the learner write.
 //! `exercises check`: what keeps the exercises from being usable.
 
 use std::path::PathBuf;
@@ -38,7 +39,12 @@ fn run(args: &[String]) -> anyhow::Result<bool> {
                             .iter()
                             .map(|e| e.file.display().to_string())
                             .collect();
-                        println!("{step}  {}  ({})", regions[0].region.task, files.join(", "));
+                        let lines: usize = regions.iter().map(|e| e.region.lines_written()).sum();
+                        println!(
+                            "{step}  {}  ({}; {lines} lines to write)",
+                            regions[0].region.task,
+                            files.join(", ")
+                        );
                     }
                 }
             }

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! In a chapter's start state the solution gives way to `todo!("step 3.2: ...")`, so the
-//! region must be a whole function body. Anywhere else (a type, a YAML block) the region says
+//! region must end a function body (what comes before it in the body is given code the learner
+//! builds on). Anywhere else (a type, a YAML block) the region says
 //! what the learner starts from, as comment lines between `EXERCISE_START_STATE` and the end:
 //!
 //! ```text

@@ -31,7 +31,6 @@ pub async fn reconcile(
 /// Watches every DockerMachine the client may see and reconciles each change until the process
 /// receives SIGINT or SIGTERM.
 pub async fn run(ctx: Arc<Context>) {
-    // EXERCISE: 1.5 Watch every DockerMachine and reconcile each change until SIGINT or SIGTERM.
     let machines = Api::<DockerMachine>::all(ctx.client.clone());
     Controller::new(machines, watcher::Config::default())
         .shutdown_on_signal()
@@ -42,6 +41,5 @@ pub async fn run(ctx: Arc<Context>) {
             }
         })
         .await;
-    // EXERCISE_END
 }
 // ANCHOR_END: run

@@ -160,7 +160,6 @@ async fn reconcile_normal(
     patch: &mut StatusPatch<DockerCluster>,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    // EXERCISE: 3.3 Run the load balancer, point the endpoint at it, report provisioned.
     patch.status.failure_domains = docker_cluster.spec.failure_domains.clone();
     let identity = identity(docker_cluster, cluster);
     let endpoint = docker_cluster
@@ -178,6 +177,7 @@ async fn reconcile_normal(
         .as_ref()
         .and_then(|lb| lb.image.clone());
 
+    // EXERCISE: 3.3 Run the load balancer, point the endpoint at it, report provisioned.
     // The load-balancer container: created if missing, started if stopped.
     let lb = ctx
         .docker

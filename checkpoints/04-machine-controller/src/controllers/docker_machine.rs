@@ -480,7 +480,6 @@ async fn reconcile_delete(
     mut patch: StatusPatch<DockerMachine>,
     ctx: &Context,
 ) -> Result<Action, Error> {
-    // EXERCISE: 4.5 Show Deleting, stop the bootstrap, drain a control-plane node, remove the container, then let go.
     if !finalizer::has(docker_machine, FINALIZER) {
         return Ok(Action::await_change());
     }
@@ -491,6 +490,7 @@ async fn reconcile_delete(
         deleting,
     ));
     patch.apply(api, docker_machine, &ctx.recorder).await?;
+    // EXERCISE: 4.5 Stop the bootstrap, drain a control-plane node, remove the container, then let go.
     ctx.bootstraps
         .cancel(&docker_machine.uid().unwrap_or_default());
 

@@ -6,7 +6,7 @@ use super::{DockerClusterSpec, ObjectMetaTemplate};
 // ANCHOR: docker_cluster_template
 /// A DockerCluster to stamp out: a ClusterClass names this template, and the topology controller
 /// clones `spec.template` into the DockerCluster of every Cluster built from the class.
-// EXERCISE: 5.2 Make DockerClusterTemplate one of our kinds, with labels and annotations to pass on, and a rule refusing a controlPlaneEndpoint.
+// EXERCISE: 5.2 Give DockerClusterTemplate the labels and annotations to pass on, and a rule refusing a controlPlaneEndpoint.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "infrastructure.cluster.x-k8s.io",
@@ -38,7 +38,20 @@ pub struct DockerClusterTemplateResource {
 }
 // EXERCISE_START_STATE
 // #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-// #[kube(group = "example.com", version = "v1", kind = "DockerClusterTemplate", namespaced)]
+// #[kube(
+//     group = "infrastructure.cluster.x-k8s.io",
+//     version = "v1alpha1",
+//     kind = "DockerClusterTemplate",
+//     namespaced,
+//     category = "cluster-api",
+//     label("cluster.x-k8s.io/v1beta2", "v1alpha1"),
+//     printcolumn(
+//         name = "Age",
+//         type_ = "date",
+//         json_path = ".metadata.creationTimestamp"
+//     ),
+//     doc = "DockerClusterTemplate is the Schema for the dockerclustertemplates API."
+// )]
 // pub struct DockerClusterTemplateSpec {
 //     pub template: DockerClusterTemplateResource,
 // }
