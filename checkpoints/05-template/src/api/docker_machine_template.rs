@@ -8,7 +8,7 @@ use super::DockerMachineSpec;
 // ANCHOR: docker_machine_template
 /// A DockerMachine to stamp out: KubeadmControlPlane and MachineDeployments clone
 /// `spec.template` into a new DockerMachine for every Machine they create.
-// EXERCISE: 5.1 Make DockerMachineTemplate one of our kinds, with an Image column, labels and annotations to pass on, and a rule refusing a providerID.
+// EXERCISE: 5.1 Give DockerMachineTemplate an Image column, the labels and annotations to pass on, and a rule refusing a providerID.
 // Each `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -48,7 +48,20 @@ pub struct DockerMachineTemplateResource {
 }
 // EXERCISE_START_STATE
 // #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-// #[kube(group = "example.com", version = "v1", kind = "DockerMachineTemplate", namespaced)]
+// #[kube(
+//     group = "infrastructure.cluster.x-k8s.io",
+//     version = "v1alpha1",
+//     kind = "DockerMachineTemplate",
+//     namespaced,
+//     category = "cluster-api",
+//     label("cluster.x-k8s.io/v1beta2", "v1alpha1"),
+//     printcolumn(
+//         name = "Age",
+//         type_ = "date",
+//         json_path = ".metadata.creationTimestamp"
+//     ),
+//     doc = "DockerMachineTemplate is the Schema for the dockermachinetemplates API."
+// )]
 // pub struct DockerMachineTemplateSpec {
 //     pub template: DockerMachineTemplateResource,
 // }
