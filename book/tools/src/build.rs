@@ -10,7 +10,7 @@ use mdbook::MDBook;
 use mdbook::config::Config;
 use mdbook::renderer::HtmlHandlebars;
 
-use crate::{Capdkc, checks, exercise, expand};
+use crate::{Capdkc, checks, exercise, expand, unused};
 
 /// Preprocessors the CLI runs as commands; here they run in-process instead.
 const IN_PROCESS: [&str; 2] = ["capdkc", "admonish"];
@@ -28,8 +28,8 @@ pub struct Built {
 /// `build_dir`, failing on anything a reader should not see: a directive that cannot be expanded
 /// (missing file, anchor, checkpoint), an admonition that does not render, a SUMMARY entry without
 /// a file, a directive or marker left in the text, an empty code block, a broken relative link, a
-/// chapter without minutes or speaker notes, an exercise step the book does not teach, or any
-/// error mdBook logs.
+/// chapter without minutes or speaker notes, an exercise step the book does not teach, an anchor
+/// in the code that no page shows, or any error mdBook logs.
 pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
     let mut config =
         Config::from_disk(book_root.join("book.toml")).context("cannot read book.toml")?;
@@ -53,7 +53,13 @@ pub fn build_book(book_root: &Path, build_dir: &Path) -> anyhow::Result<Built> {
     let (preprocessed, _) = book.preprocess_book(&HtmlHandlebars::new())?;
     let workspace = expand::workspace_for(book_root, repository_root.as_deref())?;
     let steps = exercise::lines_written(&workspace)?.into_keys().collect();
-    let problems = checks::check(&preprocessed, &book.source_dir(), &steps);
+    let mut problems = checks::check(&preprocessed, &book.source_dir(), &steps);
+    let shown = unused::shown(&book.book, &workspace);
+    problems.extend(
+        unused::unused(&workspace, &shown)
+            .into_iter()
+            .map(|anchor| format!("anchor shown by no page (remove it, or show it): {anchor}")),
+    );
     if !problems.is_empty() {
         bail!(
             "the book has {} problem(s):\n  {}",

@@ -58,6 +58,26 @@ pub fn show(workspace: &Workspace, step: &str) -> anyhow::Result<String> {
     ))
 }
 
+/// The files and anchors `{{#exercise N.M}}` shows for `step` (nothing if it cannot show it).
+pub fn anchors_of(workspace: &Workspace, step: Step) -> Vec<(PathBuf, String)> {
+    let Ok(dir) = workspace.checkpoint_dir(&format!("{:02}", step.chapter)) else {
+        return Vec::new();
+    };
+    let Ok(all) = exercises::exercises(&dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for exercise in all.get(&step).into_iter().flatten() {
+        let file = dir.join(&exercise.file);
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Some(anchor) = innermost_anchor(&text, &exercise.region)
+        {
+            found.push((file, anchor));
+        }
+    }
+    found
+}
+
 /// The smallest anchor of `text` that holds `region`.
 fn innermost_anchor(text: &str, region: &Region) -> Option<String> {
     anchors::spans(text)

@@ -14,6 +14,7 @@ pub mod output;
 pub mod preprocessor;
 pub mod schedule;
 pub mod serve;
+pub mod unused;
 pub mod workspace;
 
 pub use build::{Built, build_book};

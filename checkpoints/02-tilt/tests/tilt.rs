@@ -79,7 +79,10 @@ fn the_image_builds_the_learners_crate_as_well_as_a_checkpoint() {
         .lines()
         .map(|line| line.trim().trim_end_matches('/').to_owned())
         .collect();
-    assert!(!ignored.iter().any(|line| line == "workshop"), "{ignored:?}");
+    assert!(
+        !ignored.iter().any(|line| line == "workshop"),
+        "{ignored:?}"
+    );
     let tiltfile = read("tilt/capdkc.tiltfile");
     for arg in ["'CRATE_DIR'", "'CHECKPOINT'", "'workshop'"] {
         assert!(tiltfile.contains(arg), "tilt/capdkc.tiltfile lacks {arg}");

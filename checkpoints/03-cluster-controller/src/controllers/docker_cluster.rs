@@ -171,13 +171,13 @@ async fn reconcile_normal(
         .port
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(DEFAULT_PORT);
+
+    // EXERCISE: 3.3 Run the load balancer, point the endpoint at it, report provisioned.
     let image = docker_cluster
         .spec
         .load_balancer
         .as_ref()
         .and_then(|lb| lb.image.clone());
-
-    // EXERCISE: 3.3 Run the load balancer, point the endpoint at it, report provisioned.
     // The load-balancer container: created if missing, started if stopped.
     let lb = ctx
         .docker
