@@ -727,7 +727,7 @@ async fn step_4_4_a_finished_bootstrap_asks_for_a_reconcile_which_records_succes
         .await;
 
         // The task ran the cloud-config in the node and asks for a reconcile.
-        assert_eq!(h.bootstrap_finished().await, ObjectRef::from_obj(&new));
+        assert_eq!(h.next_ended_bootstrap().await, ObjectRef::from_obj(&new));
         let uid = new.metadata.uid.clone().unwrap_or_default();
         assert!(matches!(
             h.ctx.bootstraps.progress(&uid),
@@ -993,7 +993,7 @@ async fn step_4_4_a_failing_bootstrap_step_ends_in_a_terminal_redacted_bootstrap
         )
         .await;
         written_to_the_api.push(serde_json::to_string(&provisioned).expect("JSON"));
-        assert_eq!(h.bootstrap_finished().await, ObjectRef::from_obj(&new));
+        assert_eq!(h.next_ended_bootstrap().await, ObjectRef::from_obj(&new));
 
         let reconcile = h.reconcile(&provisioned);
         h.owners(&machine, &provisioned_cluster()).await;
@@ -1446,7 +1446,7 @@ async fn step_4_5_deleting_during_the_bootstrap_cancels_it_removes_the_node_then
     }
     let note = note.unwrap_or_default();
     assert!(note.starts_with("waiting for the node to boot"), "{note}");
-    let _noted = h.finished_so_far();
+    let _noted = h.ended_bootstraps_so_far();
 
     let deleting = provisioned.deleting();
     let reconcile = h.reconcile(&deleting);
@@ -1488,7 +1488,7 @@ async fn step_4_5_deleting_during_the_bootstrap_cancels_it_removes_the_node_then
     let action = h.api.done(reconcile).await.expect("reconciles");
     assert_eq!(action, Action::await_change());
     assert_eq!(
-        h.finished_so_far(),
+        h.ended_bootstraps_so_far(),
         [],
         "a cancelled task never reports back"
     );
@@ -1704,7 +1704,7 @@ async fn a_failing_node_phase_still_records_the_bootstrap_outcome() {
         &PROVISIONING_EVENTS,
     )
     .await;
-    h.bootstrap_finished().await;
+    h.next_ended_bootstrap().await;
 
     let reconcile = h.reconcile(&provisioned);
     h.owners(&machine, &provisioned_cluster()).await;

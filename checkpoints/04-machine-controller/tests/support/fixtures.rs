@@ -389,7 +389,7 @@ pub struct Wiring {
     pub ctx: Arc<Context>,
     pub caches: Caches,
     /// Reconcile requests from bootstrap tasks that ended.
-    pub finished_bootstraps: UnboundedReceiver<ObjectRef<DockerMachine>>,
+    pub bootstrap_ended: UnboundedReceiver<ObjectRef<DockerMachine>>,
     /// Reconcile requests for the DockerCluster controller (load-balancer membership).
     pub load_balancer_updates: UnboundedReceiver<ObjectRef<DockerCluster>>,
 }
@@ -406,7 +406,7 @@ pub fn wiring(client: kube::Client, docker: &FakeRuntime) -> Wiring {
     let (machines, machine_writer) = store();
     let (docker_clusters, docker_cluster_writer) = store();
     let (docker_machines, docker_machine_writer) = store();
-    let (bootstraps, finished_bootstraps) = BackgroundTasks::new();
+    let (bootstraps, bootstrap_ended) = BackgroundTasks::new();
     let (load_balancer_updates, update_requests) = Triggers::channel();
     let mut docker = Docker::new(docker.clone(), NETWORK);
     docker.bootstrap_retries = RunOptions {
@@ -436,7 +436,7 @@ pub fn wiring(client: kube::Client, docker: &FakeRuntime) -> Wiring {
     Wiring {
         ctx,
         caches,
-        finished_bootstraps,
+        bootstrap_ended,
         load_balancer_updates: update_requests,
     }
 }

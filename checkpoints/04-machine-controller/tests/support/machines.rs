@@ -428,7 +428,7 @@ pub struct MachineHarness {
     pub ctx: Arc<Context>,
     pub caches: Caches,
     /// Reconcile requests from bootstrap tasks that ended.
-    pub finished_bootstraps: UnboundedReceiver<ObjectRef<DockerMachine>>,
+    pub bootstrap_ended: UnboundedReceiver<ObjectRef<DockerMachine>>,
     /// Reconcile requests for the DockerCluster controller (load-balancer membership).
     pub load_balancer_updates: UnboundedReceiver<ObjectRef<DockerCluster>>,
 }
@@ -445,7 +445,7 @@ impl MachineHarness {
         let Wiring {
             ctx,
             caches,
-            finished_bootstraps,
+            bootstrap_ended,
             load_balancer_updates,
         } = wiring(client, &docker);
         Self {
@@ -453,7 +453,7 @@ impl MachineHarness {
             docker,
             ctx,
             caches,
-            finished_bootstraps,
+            bootstrap_ended,
             load_balancer_updates,
         }
     }
@@ -479,16 +479,16 @@ impl MachineHarness {
     }
 
     /// Waits (up to a second) for a bootstrap task to end and ask for a reconcile.
-    pub async fn bootstrap_finished(&mut self) -> ObjectRef<DockerMachine> {
-        tokio::time::timeout(Duration::from_secs(1), self.finished_bootstraps.next())
+    pub async fn next_ended_bootstrap(&mut self) -> ObjectRef<DockerMachine> {
+        tokio::time::timeout(Duration::from_secs(1), self.bootstrap_ended.next())
             .await
             .expect("the bootstrap task ends within a second")
             .expect("the trigger channel is open")
     }
 
     /// The bootstrap tasks that have asked for a reconcile so far (without waiting).
-    pub fn finished_so_far(&mut self) -> Vec<ObjectRef<DockerMachine>> {
-        std::iter::from_fn(|| self.finished_bootstraps.try_recv().ok()).collect()
+    pub fn ended_bootstraps_so_far(&mut self) -> Vec<ObjectRef<DockerMachine>> {
+        std::iter::from_fn(|| self.bootstrap_ended.try_recv().ok()).collect()
     }
 
     /// The DockerClusters whose load balancer the reconciler asked to update so far.
