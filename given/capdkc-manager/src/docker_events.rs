@@ -1,8 +1,8 @@
 //! Reconcile requests from the Docker engine: a container of ours stopped or went away, so its
 //! owner is looked at now rather than at its next resync.
 //!
-//! Safe with leader election: the stream subscribes only once a controller polls it, and the
-//! manager runs controllers only while it holds the Lease, so only the leader listens and acts.
+//! Safe with leader election: a standby's controllers subscribe too, but the manager lets only
+//! the Lease holder reconcile (`Manager::add_controller`), so only the leader acts.
 
 use capdkc_docker::labels::OWNER_UID_LABEL;
 use capdkc_docker::{Docker, EngineEvent};

@@ -28,6 +28,16 @@ impl Leadership {
         }
     }
 
+    /// Never leads: a standby while another replica holds the Lease (for tests).
+    #[cfg(test)]
+    pub(crate) fn standby() -> Self {
+        let (sender, leading) = watch::channel(false);
+        Self {
+            leading,
+            _always: Some(sender),
+        }
+    }
+
     /// Competes for the Lease `LEASE_NAME` in `namespace` under the name `identity`.
     pub async fn elect(
         client: kube::Client,

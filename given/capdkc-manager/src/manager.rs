@@ -130,6 +130,7 @@ impl Manager {
         docker.wrap_engine(|engine| capdkc_docker::Engine::new(Metered::new(engine, metrics)))
     }
 
+    // ANCHOR: watch
     /// Watches every object of kind `K` in the manager's scope (`--namespace`, `--watch-filter`).
     pub fn watch<K>(&mut self) -> SharedWatch<K>
     where
@@ -162,11 +163,14 @@ impl Manager {
         });
         SharedWatch::new(store, root, self.active.subscribe())
     }
+    // ANCHOR_END: watch
 
+    // ANCHOR: add_controller
     /// Runs `controller` with `reconcile` once this process leads and every cache has synced:
     /// it then reconciles every object once, and after that what its watches and triggers ask
     /// for. A failed reconcile is retried after a delay that doubles per consecutive failure of
-    /// that object (1 s to 5 min); every reconcile is counted and timed in the metrics.
+    /// that object (1 s to 5 min); every reconcile is counted and timed in the metrics. A
+    /// standby reconciles nothing, whatever asks it to.
     pub fn add_controller<K, Ctx, R, F, E>(
         &mut self,
         name: &'static str,
@@ -184,10 +188,18 @@ impl Manager {
         let metrics = self.metrics.clone();
         let reconcile = Arc::new(reconcile);
         let failures = backoff.clone();
+        let active = self.active.subscribe();
         let instrumented = move |object: Arc<K>, ctx: Arc<Ctx>| {
             let (reconcile, backoff, metrics) =
                 (reconcile.clone(), backoff.clone(), metrics.clone());
+            // The watches pass changes on only once this process leads, but other requests
+            // (`reconcile_on`: Docker's events, say) reach a standby too. It drops them; the
+            // reconcile of every object at activation covers what they asked for.
+            let leading = *active.borrow();
             async move {
+                if !leading {
+                    return Ok(Action::await_change());
+                }
                 let key = backoff_key(object.as_ref());
                 let started = Instant::now();
                 let result = reconcile(object, ctx).await;
@@ -212,6 +224,7 @@ impl Manager {
             });
         self.controllers.push(Box::pin(run));
     }
+    // ANCHOR_END: add_controller
 
     /// Starts the watches and the controllers and returns at once.
     pub fn spawn(self) -> Running {
@@ -304,6 +317,7 @@ async fn elect(client: &kube::Client, options: &ManagerOptions) -> anyhow::Resul
         .context("cannot start leader election")
 }
 
+// ANCHOR: leadership
 /// Turns `active` on once this process leads and every watch has synced.
 async fn activate(
     mut leading: watch::Receiver<bool>,
@@ -333,6 +347,7 @@ async fn lose_leadership(mut leading: watch::Receiver<bool>) -> anyhow::Result<(
         "lost leadership; stopping so that only the new leader reconciles"
     ))
 }
+// ANCHOR_END: leadership
 
 fn backoff_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
     let kind = K::kind(&());
@@ -392,5 +407,59 @@ impl std::fmt::Display for DisplayChain<'_> {
             source = error.source();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use capdkc_capi::Cluster;
+    use capdkc_test_support::eventually;
+    use capdkc_test_support::watch_server::{WatchServer, listed_object};
+    use clap::Parser;
+    use kube::runtime::reflector::ObjectRef;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    /// A standby has warm caches but reconciles nothing, even when something other than a watch
+    /// asks it to (Docker's events, say): only the Lease holder acts.
+    #[tokio::test]
+    async fn a_standby_reconciles_nothing_even_when_asked_to() {
+        let cluster = listed_object("cluster.x-k8s.io/v1beta2", "Cluster", "one");
+        let (client, release_lists) = WatchServer::default()
+            .with_list("clusters", vec![cluster])
+            .start();
+        let args = [
+            "manager",
+            "--health-probe-bind-address=0",
+            "--metrics-bind-address=0",
+        ];
+        let options = Cli::parse_from(args).manager;
+        let mut manager = Manager::start(client, options).await.expect("starts");
+        manager.leadership = Leadership::standby();
+        let clusters = manager.watch::<Cluster>();
+        let asked = futures::stream::iter([ObjectRef::new("one").within("default")])
+            .chain(futures::stream::pending());
+        let controller = Controller::for_shared_stream(clusters.subscribe(), clusters.store())
+            .reconcile_on(asked);
+        let reconciles = Arc::new(AtomicUsize::new(0));
+        let count = |_: Arc<Cluster>, reconciles: Arc<AtomicUsize>| async move {
+            reconciles.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, kube::Error>(Action::await_change())
+        };
+        manager.add_controller("cluster", controller, count, reconciles.clone());
+        let running = manager.spawn();
+        release_lists.notify_one();
+        let readiness = running.readiness.clone();
+        eventually("the watch has synced", async || readiness.is_ready()).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(reconciles.load(Ordering::SeqCst), 0, "a standby reconciled");
+        tokio::time::timeout(Duration::from_secs(5), running.stop())
+            .await
+            .expect("stops within 5 s")
+            .expect("stops cleanly");
     }
 }
