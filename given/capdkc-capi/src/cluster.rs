@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{CONTROL_PLANE_INITIALIZED, INFRASTRUCTURE_GROUP};
 use crate::predicates::has_paused_annotation;
 
+// ANCHOR: cluster_view
 /// The parts of a Cluster an infrastructure provider reads.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
@@ -30,6 +31,7 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infrastructure_ref: Option<ContractVersionedObjectReference>,
 }
+// ANCHOR_END: cluster_view
 
 /// What core reports about a Cluster.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -13,6 +13,7 @@ use crate::cluster::Cluster;
 use crate::contract::CORE_GROUP;
 use crate::machine::Machine;
 
+// ANCHOR: owner
 /// The object of `store` that owns `object` as its `kind` in core's group, if core has set that
 /// owner reference and the cache holds that very object (same UID, not a namesake).
 fn owner<K: Resource, O>(object: &K, kind: &str, store: &Store<O>) -> Option<Arc<O>>
@@ -26,6 +27,7 @@ where
     let found = store.get(&ObjectRef::new(&reference.name).within(&namespace))?;
     (found.meta().uid.as_deref() == Some(reference.uid.as_str())).then_some(found)
 }
+// ANCHOR_END: owner
 
 // ANCHOR: owner_cluster
 /// The Cluster that owns `object` (an InfraCluster), once core has set the owner reference.

@@ -21,6 +21,7 @@ pub fn apply_params() -> PatchParams {
 }
 // ANCHOR_END: field_manager
 
+// ANCHOR: apply_spec
 /// Applies `spec` (a JSON object with only the fields we own) to `object`'s spec. The body
 /// names `apiVersion` and `kind`: server-side apply needs them to know the schema.
 pub async fn apply_spec<K>(
@@ -36,6 +37,7 @@ where
         .await?;
     Ok(())
 }
+// ANCHOR_END: apply_spec
 
 // ANCHOR: apply_status
 /// Applies `desired` as the whole status we own, unless it equals `current`: a converged object

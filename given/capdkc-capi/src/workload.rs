@@ -36,6 +36,7 @@ pub enum NodeOutcome {
     UpToDate,
 }
 
+// ANCHOR: cluster_cache
 /// Clients for workload clusters, kept per cluster while its kubeconfig Secret is unchanged, so
 /// that a converged machine does not build one (and a TLS connection) on every reconcile.
 #[derive(Default)]
@@ -75,6 +76,7 @@ impl ClusterCache {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+// ANCHOR_END: cluster_cache
 
 async fn client_from_secret(secret: &Secret, name: &str) -> Result<Client, WorkloadError> {
     let value = secret

@@ -10,6 +10,7 @@ use crate::engine::Engine;
 use crate::labels::OWNER_UID_LABEL;
 use crate::runtime::{ContainerEvent, ContainerRuntime};
 
+// ANCHOR: container_events
 /// What [`crate::Docker::container_events`] reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineEvent {
@@ -84,6 +85,7 @@ pub fn container_events_with(
         }
     }
 }
+// ANCHOR_END: container_events
 
 #[cfg(test)]
 mod tests {

@@ -155,6 +155,7 @@ pub fn watch_name<K: Resource<DynamicType = ()>>() -> String {
     }
 }
 
+// ANCHOR: missing_crd
 /// What a person should know about a failed watch: for a kind the API server does not serve,
 /// which CRD is missing and how to install it.
 fn explain<K: Resource<DynamicType = ()>>(error: &watcher::Error) -> String {
@@ -180,6 +181,7 @@ fn explain<K: Resource<DynamicType = ()>>(error: &watcher::Error) -> String {
     };
     format!("the API server does not serve {crd}: its CRD is not installed; {install}")
 }
+// ANCHOR_END: missing_crd
 
 /// A stream that yields once, when `active` turns true: the moment a controller reconciles
 /// every object it has.
