@@ -4,7 +4,6 @@ use clap::Parser;
 
 use checkpoint_01::{controllers, crdgen};
 
-// ANCHOR: cli
 /// The scaffold's command line: `crds` prints the CRDs (as `make manifests` writes them);
 /// without a command, the controllers run against the cluster of the current kubeconfig.
 #[derive(Parser)]
@@ -13,7 +12,6 @@ struct Cli {
     #[command(subcommand)]
     command: Option<capdkc_manager::Command>,
 }
-// ANCHOR_END: cli
 
 // ANCHOR: main
 #[tokio::main]

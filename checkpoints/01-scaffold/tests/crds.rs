@@ -31,13 +31,11 @@ fn bases_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/crd/bases")
 }
 
-// ANCHOR: kind_tests
 #[test]
 fn step_1_1_docker_cluster_is_one_of_our_kinds() {
     let problems = problems(&DockerCluster::crd(), &["Cluster"]);
     assert!(problems.is_empty(), "step 1.1:\n{}\n", problems.join("\n"));
 }
-// ANCHOR_END: kind_tests
 
 #[test]
 fn step_1_2_docker_machine_is_one_of_our_kinds() {
@@ -68,7 +66,6 @@ fn every_crd_listed_follows_the_contract() {
     }
 }
 
-// ANCHOR: snapshot_test
 #[test]
 fn the_crds_match_their_snapshots() {
     for crd in crdgen::crds() {
@@ -76,9 +73,7 @@ fn the_crds_match_their_snapshots() {
         insta::assert_snapshot!(crds::file_name(&crd), yaml);
     }
 }
-// ANCHOR_END: snapshot_test
 
-// ANCHOR: freshness_test
 #[test]
 fn the_committed_crd_files_are_what_the_types_generate() {
     let regenerate = regenerate();
@@ -111,7 +106,6 @@ fn the_committed_crd_files_are_what_the_types_generate() {
         "config/crd/bases holds files no kind generates: delete them and run `{regenerate}`"
     );
 }
-// ANCHOR_END: freshness_test
 
 #[test]
 fn the_printed_stream_is_the_committed_files_in_order() {

@@ -195,7 +195,6 @@ async fn a_docker_cluster_paused_by_annotation_gets_one_paused_write_and_no_dock
 
 // ---- Creation ---------------------------------------------------------------------------------
 
-// ANCHOR: first_reconcile
 #[tokio::test]
 async fn step_3_3_first_reconcile_adds_the_finalizer_runs_the_load_balancer_then_reports_provisioned()
  {
@@ -239,7 +238,6 @@ async fn step_3_3_first_reconcile_adds_the_finalizer_runs_the_load_balancer_then
     let action = result.expect("reconciles");
     assert_eq!(action, Action::requeue(RESYNC), "looked at again to heal");
 }
-// ANCHOR_END: first_reconcile
 
 #[tokio::test]
 async fn step_3_3_the_load_balancer_is_created_on_the_network_with_our_identity_and_the_endpoint_port()
@@ -304,7 +302,6 @@ async fn step_3_3_the_load_balancer_runs_the_image_the_spec_names() {
     assert_eq!(created_spec(&h.docker).image, image);
 }
 
-// ANCHOR: routed
 #[tokio::test]
 async fn step_3_4_haproxy_is_configured_for_the_control_plane_and_the_load_balancer_available() {
     let mut h = Harness::new();
@@ -346,7 +343,6 @@ async fn step_3_4_haproxy_is_configured_for_the_control_plane_and_the_load_balan
     assert!(config.contains("bind *:6443"), "{config}");
     assert!(!config.contains("  server "), "no backend yet: {config}");
 }
-// ANCHOR_END: routed
 
 #[tokio::test]
 async fn step_3_4_haproxy_serves_the_port_of_an_endpoint_the_user_set() {
@@ -551,7 +547,6 @@ async fn a_load_balancer_name_taken_by_another_cluster_is_reported_once_and_left
 
 // ---- Deletion ---------------------------------------------------------------------------------
 
-// ANCHOR: deletion
 #[tokio::test]
 async fn step_3_5_deletion_shows_deleting_then_removes_the_load_balancer_then_the_finalizer() {
     let mut h = Harness::new();
@@ -594,7 +589,6 @@ async fn step_3_5_deletion_shows_deleting_then_removes_the_load_balancer_then_th
     assert_eq!(action, Action::await_change());
     assert_eq!(h.docker.container(LB), None);
 }
-// ANCHOR_END: deletion
 
 // F8 (deletion): a same-named container of another cluster is not ours to remove, and does not
 // hold our deletion back.

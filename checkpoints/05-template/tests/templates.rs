@@ -669,7 +669,6 @@ fn metadata_dropped<Spec: Serialize + DeserializeOwned>() -> Option<String> {
     })
 }
 
-// ANCHOR: template_kind_tests
 #[test]
 fn step_5_1_docker_machine_template_is_one_of_our_kinds() {
     let mut problems = support::kinds::problems(&DockerMachineTemplate::crd(), &["Image"]);
@@ -684,7 +683,6 @@ fn step_5_1_docker_machine_template_is_one_of_our_kinds() {
     problems.extend(metadata_dropped::<DockerMachineTemplateSpec>());
     assert!(problems.is_empty(), "step 5.1:\n{}\n", problems.join("\n"));
 }
-// ANCHOR_END: template_kind_tests
 
 #[test]
 fn step_5_2_docker_cluster_template_is_one_of_our_kinds() {
@@ -776,7 +774,6 @@ fn reference_graph(objects: &[Value]) -> (Vec<String>, Vec<String>) {
     (edges, unreferenced)
 }
 
-// ANCHOR: references
 #[test]
 fn step_5_3_every_reference_in_the_cluster_template_resolves() {
     let objects = rendered(PLAIN);
@@ -797,7 +794,6 @@ fn step_5_3_every_reference_in_the_cluster_template_resolves() {
         ["Cluster/demo", "MachineDeployment/demo-md-0"],
         "step 5.3: the objects of {PLAIN} nothing refers to"
     );
-    // ANCHOR_END: references
 
     // The MachineDeployment belongs to the Cluster; all machines run the same version.
     let deployment = one(&objects, "MachineDeployment");

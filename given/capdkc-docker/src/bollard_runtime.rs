@@ -154,7 +154,6 @@ fn map_err(err: bollard::errors::Error) -> RuntimeError {
 // ANCHOR_END: map_err
 
 /// Translate our spec into the Engine API's create body.
-// ANCHOR: create_body
 fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     let (privileged, cap_add, cap_drop) = match spec.security {
         Some(SecurityProfile::Privileged) => (Some(true), None, None),
@@ -249,7 +248,6 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         ..Default::default()
     }
 }
-// ANCHOR_END: create_body
 
 fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
     (!v.is_empty()).then_some(v)

@@ -59,7 +59,6 @@ pub struct PortPublish {
     pub host_port: Option<u16>,
 }
 
-// ANCHOR: container_spec
 /// Everything needed to create one container. Built by [`crate::node`] and
 /// [`crate::loadbalancer`]; translated 1:1 into a Docker create request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,7 +103,6 @@ pub struct ContainerSpec {
     /// `--userns=host`: opt out of the daemon's user-namespace remapping.
     pub userns_host: bool,
 }
-// ANCHOR_END: container_spec
 
 /// What we read back about a container (from inspect or list).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -27,7 +27,6 @@ pub async fn reconcile(
 }
 // ANCHOR_END: reconcile
 
-// ANCHOR: run
 /// Watches every DockerMachine the client may see and reconciles each change until the process
 /// receives SIGINT or SIGTERM.
 pub async fn run(ctx: Arc<Context>) {
@@ -42,4 +41,3 @@ pub async fn run(ctx: Arc<Context>) {
         })
         .await;
 }
-// ANCHOR_END: run

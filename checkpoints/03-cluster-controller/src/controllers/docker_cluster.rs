@@ -25,7 +25,6 @@ use super::Context;
 use crate::api::conditions::{LOAD_BALANCER_AVAILABLE, PAUSED, reasons};
 use crate::api::{ApiEndpoint, DockerCluster, Initialization};
 
-// ANCHOR: constants
 /// The controller's name in metrics and logs.
 pub const NAME: &str = "dockercluster";
 /// Keeps a DockerCluster until its load balancer is gone.
@@ -35,7 +34,6 @@ pub const DEFAULT_PORT: u16 = 6443;
 /// How often a converged DockerCluster is looked at again, to heal a load balancer that
 /// stopped behind our back.
 pub const RESYNC: Duration = Duration::from_secs(300);
-// ANCHOR_END: constants
 
 // ANCHOR: error
 /// Why a reconcile failed; the manager retries it with backoff.
@@ -348,7 +346,6 @@ fn report_load_balancer(patch: &mut StatusPatch<DockerCluster>, lb: &LbStatus) {
     patch.event(type_, reason, note);
 }
 
-// ANCHOR: watches
 /// The DockerCluster a Cluster's `infrastructureRef` names, if it names one of ours.
 pub fn of_cluster(cluster: Arc<Cluster>) -> Option<ObjectRef<DockerCluster>> {
     let name = cluster.infrastructure_name("DockerCluster")?;
@@ -360,7 +357,6 @@ pub fn what_it_reads(cluster: &Cluster) -> impl std::hash::Hash + use<> {
     let reference = cluster.spec.infrastructure_ref.clone();
     (cluster.is_paused(), reference, is_deleting(cluster))
 }
-// ANCHOR_END: watches
 
 /// Who the load-balancer container belongs to: this DockerCluster of this Cluster.
 fn identity(docker_cluster: &DockerCluster, cluster: &Cluster) -> Identity {

@@ -32,7 +32,6 @@ pub struct BootstrapJob {
 /// Never given bootstrap data.
 pub type Report<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
-// ANCHOR: bootstrap_machine
 /// Everything one bootstrap does, within `timeout`: wait until the node's container runtime is
 /// up, then run the cloud-config's steps exactly once (the sentinels make a rerun after a
 /// manager restart wait for the first run instead of starting kubeadm again). Errors never
@@ -53,7 +52,6 @@ pub async fn bootstrap_machine<R: ContainerRuntime>(
     };
     run_job(runtime, &job, data, options, &|_| {}).await
 }
-// ANCHOR_END: bootstrap_machine
 
 /// [`bootstrap_machine`] for a described host, reporting what it waits for while the node
 /// boots. Waiting is not failing: only `job.timeout` ends it, and then the error says what the
