@@ -95,6 +95,20 @@ fn an_empty_anchor_region_fails() {
 }
 
 #[test]
+fn an_anchor_no_page_shows_fails() {
+    let fixture = Fixture::with_chapter(&page("{{#cp 01 src/lib.rs:greet}}"));
+    common::write(
+        fixture.root(),
+        "checkpoints/02-demo/src/spare.rs",
+        "// ANCHOR: spare\npub fn spare() {}\n// ANCHOR_END: spare\n",
+    );
+    assert_fails(
+        &fixture,
+        &["anchor shown by no page", "src/spare.rs: spare"],
+    );
+}
+
+#[test]
 fn a_missing_file_or_checkpoint_fails() {
     assert_fails(
         &Fixture::with_chapter(&page("{{#cp 01 src/gone.rs:greet}}")),

@@ -204,7 +204,7 @@ fn serves_the_book_with_live_reload_a_404_and_nothing_outside_it() {
 
 #[test]
 fn a_changed_chapter_or_checkpoint_is_rebuilt_and_pages_are_told_to_reload() {
-    let fixture = Fixture::with_chapter(&page("First text."));
+    let fixture = Fixture::with_chapter(&page("First text.\n\n{{#cp 01 src/lib.rs:greet}}"));
     let server = Server::start(&fixture);
     assert_eq!(
         server.status(),
@@ -282,7 +282,7 @@ fn a_book_that_never_built_shows_why_on_every_path_until_it_builds() {
 
     edit(
         &fixture.root().join("book/src/demo.md"),
-        &page("Now it builds."),
+        &page("Now it builds.\n\n{{#cp 01 src/lib.rs:greet}}"),
     );
     server.wait_for_version_after(0);
     assert!(server.get("/demo.html").1.contains("Now it builds."));
