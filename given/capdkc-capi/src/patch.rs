@@ -58,9 +58,20 @@ where
     }
     let body =
         json!({ "apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": desired });
-    api.patch_status(&object.name_any(), &apply_params(), &Patch::Apply(body))
-        .await?;
-    Ok(true)
+    match api
+        .patch_status(&object.name_any(), &apply_params(), &Patch::Apply(body))
+        .await
+    {
+        Ok(_) => Ok(true),
+        // A reconcile that started from a store a moment behind: the object it was deleting
+        // is already gone, so there is nobody left to report to.
+        Err(kube::Error::Api(response))
+            if response.code == 404 && object.meta().deletion_timestamp.is_some() =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
 }
 // ANCHOR_END: apply_status
 

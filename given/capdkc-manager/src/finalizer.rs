@@ -50,7 +50,12 @@ where
         { "op": "test", "path": format!("/metadata/finalizers/{index}"), "value": finalizer },
         { "op": "remove", "path": format!("/metadata/finalizers/{index}") },
     ]);
-    patch_finalizers(api, object, patch).await
+    match patch_finalizers(api, object, patch).await {
+        // Already gone: a reconcile that started from a store a moment behind removed a
+        // finalizer that an earlier one had removed, and the API server deleted the object.
+        Err(kube::Error::Api(response)) if response.code == 404 => Ok(object.clone()),
+        other => other,
+    }
 }
 
 async fn patch_finalizers<K>(

@@ -218,8 +218,16 @@ impl Manager {
             .graceful_shutdown_on(self.shutdown.clone().cancelled_owned())
             .run(instrumented, retry, ctx)
             .for_each(move |result| async move {
-                if let Err(error) = result {
-                    tracing::warn!(controller = name, error = %DisplayChain(&error), "reconcile failed");
+                match result {
+                    Ok(_) => {}
+                    // Woken (by a watch, a trigger or Docker) for an object deleted since:
+                    // nothing to do.
+                    Err(kube::runtime::controller::Error::ObjectNotFound(object)) => {
+                        tracing::debug!(controller = name, %object, "object gone before its reconcile");
+                    }
+                    Err(error) => {
+                        tracing::warn!(controller = name, error = %DisplayChain(&error), "reconcile failed");
+                    }
                 }
             });
         self.controllers.push(Box::pin(run));

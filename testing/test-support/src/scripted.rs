@@ -177,14 +177,9 @@ impl ApiScript {
     /// A GET of `path`, answered 404 Not Found.
     pub async fn get_not_found(&mut self, path: &str) {
         let what = format!("GET {path}");
-        let received = self.expect(Method::GET, path, &what).await;
-        received.respond(
-            404,
-            &json!({
-                "apiVersion": "v1", "kind": "Status", "status": "Failure",
-                "reason": "NotFound", "code": 404, "message": format!("{path} not found"),
-            }),
-        );
+        self.expect(Method::GET, path, &what)
+            .await
+            .respond_not_found();
     }
 
     /// A LIST of `path` filtered by `label_selector`, answered with `items`. A LIST is a read,
@@ -468,6 +463,18 @@ impl Received {
             .body(Body::from(bytes))
             .expect("a valid response");
         self.respond.send_response(response);
+    }
+
+    /// Answers 404 Not Found, as the API server does once the object is gone.
+    pub fn respond_not_found(self) {
+        let message = format!("{} not found", self.path);
+        self.respond(
+            404,
+            &json!({
+                "apiVersion": "v1", "kind": "Status", "status": "Failure",
+                "reason": "NotFound", "code": 404, "message": message,
+            }),
+        );
     }
 
     /// Answers a patch of `current` with the object as the API server would leave it, and
