@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 
 use apiserver_harness::{
     Assets, CapiManager, CapiProvider, ControlPlane, Needs, assets_for_test, create_namespace,
-    dynamic_api, install_crds,
+    dynamic_api, get_table, install_crds,
 };
 use capdkc_docker::labels::{ROLE_CONTROL_PLANE, ROLE_LABEL};
 use capdkc_docker::test_support::{DockerEnv, LB_TEST_IMAGE, docker_env, run_labels};
 use capdkc_docker::{ContainerRuntime, Docker};
 use capdkc_manager::{Cli, Manager};
+use captures::{Shape, Volatile};
 use checkpoint_05::api::DockerCluster;
 use clap::Parser;
 use common::{ShippedRbac, shipped_service_account};
@@ -106,7 +107,104 @@ async fn the_quick_start_builds_a_working_cluster_that_scales_and_goes_away() ->
     phases.summary();
     management.ours.stop().await?;
     env.cleanup().await;
-    result
+    result?;
+    // The phases, for the book's chapter 6, once they all ran.
+    let captured = captures::check_or_update(
+        "quickstart-phases",
+        &format!(
+            "$ cargo test -p apiserver-harness --test quickstart\n{}",
+            phases.table()
+        ),
+        PHASES_VOLATILE,
+    );
+    captured.map(|_| ()).map_err(anyhow::Error::from)
+}
+
+/// What differs between runs in the tables captured here: ages and times, and the random part
+/// of every name after the test's `qs-` prefix (the cluster's 8 hexadecimal digits, the
+/// machines' suffixes).
+const PHASES_VOLATILE: &[Volatile] = &[
+    Volatile::Column("SECONDS", Shape::Decimal),
+    Volatile::After("qs-", Shape::Name),
+];
+const NODES_VOLATILE: &[Volatile] = &[
+    Volatile::Column("AGE", Shape::Age),
+    Volatile::After("qs-", Shape::Name),
+];
+/// `clusterctl describe` puts one space between columns, and its headers hold spaces: each
+/// row's age is its last word (the test captures it once nothing is False, so no message).
+const DESCRIPTION_VOLATILE: &[Volatile] = &[
+    Volatile::LastWord(Shape::Age),
+    Volatile::After("qs-", Shape::Name),
+];
+
+/// `kubectl get nodes` of the workload cluster, as chapter 6 runs it, for the book.
+async fn capture_nodes(workload: &Client) -> anyhow::Result<()> {
+    let table = get_table(workload, "/api/v1/nodes").await?;
+    let output = format!(
+        "$ kubectl --kubeconfig demo.kubeconfig get nodes\n{}",
+        table.kubectl_text()
+    );
+    captures::check_or_update("quickstart-get-nodes", &output, NODES_VOLATILE)?;
+    Ok(())
+}
+
+/// `clusterctl describe cluster`, as chapter 6 runs it, once the cluster has settled (every
+/// object ready): polled, since core and the kubeadm providers update conditions a little later
+/// than the nodes turn Ready.
+async fn capture_description(
+    assets: &Assets,
+    management: &Management,
+    cluster: &str,
+) -> anyhow::Result<()> {
+    let clusterctl = assets.dir().join("clusterctl");
+    let home = tempfile::tempdir()?;
+    let describe = || -> anyhow::Result<String> {
+        let output = std::process::Command::new(&clusterctl)
+            .args(["describe", "cluster", cluster, "--namespace", NAMESPACE])
+            .arg("--kubeconfig")
+            .arg(management.control_plane.kubeconfig_path())
+            .env("HOME", home.path())
+            .env("CLUSTERCTL_DISABLE_VERSIONCHECK", "true")
+            .output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "clusterctl describe cluster: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8(output.stdout)?)
+    };
+    let mut last = String::new();
+    let settled = until("clusterctl describe shows every object ready", async || {
+        last = describe().ok()?;
+        settled(&last).then_some(())
+    })
+    .await;
+    settled.map_err(|error| anyhow::anyhow!("{error}; last:\n{last}"))?;
+    let output = format!("$ clusterctl describe cluster demo\n{last}");
+    captures::check_or_update("quickstart-describe-cluster", &output, DESCRIPTION_VOLATILE)?;
+    Ok(())
+}
+
+/// Nothing is False, and every row that counts replicas (`2/2`) has them all available and
+/// ready: the Cluster's own counts follow its machines' a moment later.
+fn settled(description: &str) -> bool {
+    let all_counted = description.lines().all(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| {
+            w.split_once('/')
+                .is_some_and(|(a, b)| is_count(a) && is_count(b))
+        }) else {
+            return true;
+        };
+        let (current, desired) = words[at].split_once('/').unwrap_or_default();
+        current == desired && words[at + 1..].iter().take(2).all(|w| *w == desired)
+    });
+    !description.contains("False") && all_counted
+}
+
+fn is_count(word: &str) -> bool {
+    !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Everything after the management cluster runs, phase by phase.
@@ -133,9 +231,11 @@ async fn quick_start(
     kubectl(&cp_node, &["apply", "-f", "/etc/capdkc/podnet.yaml"], None)?;
     wait_for_ready_nodes(&workload, 2).await?;
     phases.end("pod network applied, both nodes Ready with our providerID");
+    capture_nodes(&workload).await?;
 
     pods_reach_each_other(&workload, &cp_node).await?;
     phases.end("pod on the worker and pod on the control plane reach each other");
+    capture_description(assets, management, &cluster).await?;
 
     let before = node_containers(env).await?;
     scale_workers(admin, &cluster, 2).await?;

@@ -24,23 +24,31 @@ pub fn compare(expected: &str, actual: &str, volatile: &[Volatile]) -> Result<()
         .iter()
         .filter_map(|v| match v {
             Volatile::After(prefix, shape) => Some((*prefix, *shape)),
-            Volatile::Column(..) => None,
+            _ => None,
         })
         .collect();
     let columns: Vec<(&str, Shape)> = volatile
         .iter()
         .filter_map(|v| match v {
             Volatile::Column(name, shape) => Some((*name, *shape)),
-            Volatile::After(..) => None,
+            _ => None,
         })
         .collect();
+    let last_words: Vec<Shape> = volatile
+        .iter()
+        .filter_map(|v| match v {
+            Volatile::LastWord(shape) => Some(*shape),
+            _ => None,
+        })
+        .collect();
+    let masked = |line: &str| mask_last_word(&mask(line, &after), &last_words);
     let header = if columns.is_empty() {
         expected.len()
     } else {
         command_lines(&expected)
     };
     for (index, (want, got)) in expected.iter().zip(&actual).take(header).enumerate() {
-        if mask(want, &after) != mask(got, &after) {
+        if masked(want) != masked(got) {
             return Err(format!(
                 "line {}: expected `{want}`, got `{got}`",
                 index + 1
@@ -165,6 +173,15 @@ fn cells(line: &str, starts: &[usize]) -> Result<Vec<String>, String> {
     Ok(cells)
 }
 
+/// `line` with its last word replaced by the placeholder of the first shape it has.
+fn mask_last_word(line: &str, shapes: &[Shape]) -> String {
+    let (head, last) = line.rsplit_once(' ').unwrap_or(("", line));
+    match shapes.iter().find(|shape| shape.matches(last)) {
+        Some(shape) if line.contains(' ') => format!("{head} {}", shape.placeholder()),
+        _ => line.to_owned(),
+    }
+}
+
 /// `line` with each volatile part after its prefix replaced by its shape's placeholder.
 fn mask(line: &str, after: &[(&str, Shape)]) -> String {
     let mut masked = String::new();
@@ -201,6 +218,30 @@ $ kubectl get dockerclusters
 NAME           CLUSTER        ENDPOINT     PROVISIONED   READY   AGE
 c03-0a1b2c3d   c03-0a1b2c3d   172.18.0.3   true          True    9s
 ";
+
+    #[test]
+    fn a_last_word_may_change_where_it_has_its_shape() {
+        let tree = |since: &str, reason: &str| {
+            format!(
+                "$ clusterctl describe cluster demo\n\
+                 NAME                    READY UP TO DATE STATUS SINCE\n\
+                 Cluster default/d-a1b2  1     1          {reason} {since}\n"
+            )
+        };
+        let volatile = [
+            Volatile::LastWord(Shape::Age),
+            Volatile::After("d-", Shape::Name),
+        ];
+        let committed = tree("2s", "True");
+        assert_eq!(
+            compare(&committed, &tree("1m5s", "True"), &volatile),
+            Ok(())
+        );
+        let changed = compare(&committed, &tree("2s", "False"), &volatile);
+        assert!(changed.is_err_and(|e| e.starts_with("line 3:")));
+        let not_an_age = compare(&committed, &tree("soon", "True"), &volatile);
+        assert!(not_an_age.is_err(), "the last word must keep its shape");
+    }
 
     #[test]
     fn volatile_cells_may_change_value_and_width() {

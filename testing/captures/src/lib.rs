@@ -41,8 +41,30 @@ pub struct Capture {
 const REAL_PARTS: &str = "KUBEBUILDER_ASSETS from scripts/test-assets.sh, and Docker with the \
                           images of scripts/build-test-images.sh";
 
+const QUICK_START: &str = "KUBEBUILDER_ASSETS from scripts/test-assets.sh (with the kubeadm \
+                           providers and clusterctl), CAPDKC_NODE_IMAGE from \
+                           scripts/build-node-image.sh, and Docker with the test images";
+
 /// Every capture the book may show, with the test that writes it.
 pub const CAPTURES: &[Capture] = &[
+    Capture {
+        name: "quickstart-phases",
+        test: "cargo test -p apiserver-harness --test quickstart \
+               the_quick_start_builds_a_working_cluster_that_scales_and_goes_away",
+        needs: QUICK_START,
+    },
+    Capture {
+        name: "quickstart-get-nodes",
+        test: "cargo test -p apiserver-harness --test quickstart \
+               the_quick_start_builds_a_working_cluster_that_scales_and_goes_away",
+        needs: QUICK_START,
+    },
+    Capture {
+        name: "quickstart-describe-cluster",
+        test: "cargo test -p apiserver-harness --test quickstart \
+               the_quick_start_builds_a_working_cluster_that_scales_and_goes_away",
+        needs: QUICK_START,
+    },
     Capture {
         name: "kubectl-get-dockerclusters",
         test: "cargo test -p apiserver-harness --test checkpoint_03 \
@@ -102,6 +124,11 @@ pub enum Shape {
     Port,
     /// Exactly this many lowercase hexadecimal digits, not followed by another one.
     Hex(usize),
+    /// A decimal number with one digit after the point: `22.0`, seconds in a table of phases.
+    Decimal,
+    /// The rest of a Kubernetes name: lowercase letters, digits, `-` and `.` (a machine's random
+    /// suffixes, say, after its cluster's name).
+    Name,
 }
 
 impl Shape {
@@ -117,6 +144,8 @@ impl Shape {
             Shape::Ipv4 => "an IPv4 address".to_owned(),
             Shape::Port => "a port".to_owned(),
             Shape::Hex(digits) => format!("{digits} hexadecimal digits"),
+            Shape::Decimal => "a decimal number (22.0)".to_owned(),
+            Shape::Name => "the rest of a name (a-z, 0-9, - and .)".to_owned(),
         }
     }
 
@@ -127,6 +156,8 @@ impl Shape {
             Shape::Ipv4 => "<ipv4>".to_owned(),
             Shape::Port => "<port>".to_owned(),
             Shape::Hex(digits) => format!("<hex{digits}>"),
+            Shape::Decimal => "<decimal>".to_owned(),
+            Shape::Name => "<name>".to_owned(),
         }
     }
 
@@ -150,6 +181,19 @@ impl Shape {
                         .parse::<u32>()
                         .is_ok_and(|port| (1..=65535).contains(&port))
                 })
+            }
+            Shape::Decimal => {
+                let whole = digits(text);
+                let rest = &text[whole..];
+                (whole > 0 && rest.starts_with('.') && digits(&rest[1..]) == 1).then_some(whole + 2)
+            }
+            Shape::Name => {
+                let run = text
+                    .find(|c: char| {
+                        !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+                    })
+                    .unwrap_or(text.len());
+                (run > 0).then_some(run)
             }
             Shape::Hex(count) => {
                 let is_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
@@ -206,6 +250,11 @@ pub enum Volatile {
     /// The text right after each occurrence of the prefix, where it has the shape: the random
     /// suffix of a test's names (`c03-` and 8 hex digits), in any cell or line.
     After(&'static str, Shape),
+    /// The last word of each line, where it has the shape: the age at the end of each row of a
+    /// table whose columns are one space apart (`clusterctl describe cluster`, where headers such
+    /// as `UP TO DATE` hold spaces too, so no [`Volatile::Column`] can be found). Applies to the
+    /// lines that are not read as a table, so it does not mix with `Column`.
+    LastWord(Shape),
 }
 
 /// What [`check_or_update`] did.
@@ -321,6 +370,13 @@ mod tests {
         assert!(!Shape::Hex(8).matches("0a1b2c3") && !Shape::Hex(8).matches("0A1B2C3D"));
         assert_eq!(Shape::Hex(8).len_at_start("0a1b2c3d-cp-0"), Some(8));
         assert_eq!(Shape::Hex(8).len_at_start("0a1b2c3d9"), None);
+        assert!(Shape::Decimal.matches("22.0") && Shape::Decimal.matches("0.4"));
+        for not_decimal in ["22", "22.", ".5", "22.05", "x.1"] {
+            assert!(!Shape::Decimal.matches(not_decimal), "{not_decimal}");
+        }
+        assert!(Shape::Name.matches("0a1b2c3d-md-0-7f9c6-xk2pq"));
+        assert_eq!(Shape::Name.len_at_start("ab-12 Ready"), Some(5));
+        assert!(!Shape::Name.matches("") && !Shape::Name.matches("Ab"));
     }
 
     #[test]

@@ -70,6 +70,24 @@ impl Phases {
         self.phase_started = Instant::now();
     }
 
+    /// The phases and their seconds as a table, for the book.
+    pub fn table(&self) -> String {
+        let width = self
+            .done
+            .iter()
+            .map(|(phase, _)| phase.len())
+            .chain(["PHASE".len(), "total".len()])
+            .max()
+            .unwrap_or(0);
+        let mut text = format!("{:<width$}   SECONDS\n", "PHASE");
+        for (phase, took) in &self.done {
+            text.push_str(&format!("{phase:<width$}   {:.1}\n", took.as_secs_f64()));
+        }
+        let total: f64 = self.done.iter().map(|(_, took)| took.as_secs_f64()).sum();
+        text.push_str(&format!("{:<width$}   {total:.1}\n", "total"));
+        text
+    }
+
     pub fn summary(&self) {
         let mut text = String::from("quickstart phase durations:\n");
         for (phase, took) in &self.done {
