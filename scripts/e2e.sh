@@ -200,8 +200,8 @@ cleanup() {
       local ids
       ids=$(docker ps -aq --filter "label=io.x-k8s.kind.cluster=$WORKLOAD" \
         --filter "label=io.x-k8s.capdkc.cluster-namespace=$NAMESPACE")
-      # shellcheck disable=SC2086 # one container ID per word
-      [[ -z $ids ]] || docker rm -f $ids
+      # shellcheck disable=SC2086 # one container ID per word; -v: their anonymous volumes too
+      [[ -z $ids ]] || docker rm -fv $ids
     fi
   fi
   if [[ $created_kind == true ]]; then
