@@ -167,6 +167,30 @@ const FIGURES: &[(&str, &str, &str, Option<Target>)] = &[
         None,
     ),
     (
+        "breakdown.n.owned",
+        "  of which: until core set the last owner",
+        "s",
+        None,
+    ),
+    (
+        "breakdown.n.provider_id",
+        "  until the last container runs (providerID)",
+        "s",
+        None,
+    ),
+    (
+        "breakdown.n.bootstrap_started",
+        "  until the last bootstrap is reported running",
+        "s",
+        None,
+    ),
+    (
+        "breakdown.n.bootstrapped",
+        "  until the last BootstrapSucceeded is true",
+        "s",
+        None,
+    ),
+    (
         "provision.n.layer",
         "N machines at once, Docker layer directly",
         "s",

@@ -186,6 +186,10 @@ pub async fn run(options: &Options, raw: &mut Raw) -> anyhow::Result<()> {
             "provision.n.provider_from_owner",
             done.duration_since(owned).as_secs_f64(),
         );
+        let stages = machines.last_milestones(&names, start);
+        for (key, seconds) in &stages {
+            raw.push(key, *seconds);
+        }
         tokio::time::sleep(Duration::from_secs(3)).await;
         raw.push("manager.rss_n", manager_process.rss_mib()?);
         let reconciles = manager_process.reconciles().await? - reconciles_before;
@@ -193,7 +197,7 @@ pub async fn run(options: &Options, raw: &mut Raw) -> anyhow::Result<()> {
             "converge.reconciles_per_machine",
             reconciles as f64 / n as f64,
         );
-        eprintln!("  run {run}: {elapsed:?}, {reconciles} reconciles");
+        eprintln!("  run {run}: {elapsed:?}, {reconciles} reconciles, last machine at {stages:?}");
         if run + 1 == options.scale_runs {
             let mut all = names.clone();
             all.push(control_plane_machine.clone());
@@ -478,6 +482,9 @@ async fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
 /// When each DockerMachine first reached each milestone on its way to converged, from a watch.
 type Converged = Arc<Mutex<HashMap<String, Milestones>>>;
 
+/// Reads one milestone of a machine.
+type Stage = fn(&Milestones) -> Option<Instant>;
+
 /// First sightings, in the order a machine passes them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Milestones {
@@ -671,6 +678,28 @@ spec:
             .filter_map(|name| seen.get(name).and_then(|m| m.owned))
             .min()
             .context("no owner reference was seen")
+    }
+
+    /// When the last of `names` passed each milestone, in seconds since `start`: which stage
+    /// the slowest machines wait in, with N at once.
+    fn last_milestones(&self, names: &[String], start: Instant) -> Vec<(&'static str, f64)> {
+        let seen = self.converged.lock().unwrap_or_else(|p| p.into_inner());
+        let stages: [(&'static str, Stage); 4] = [
+            ("breakdown.n.owned", |m| m.owned),
+            ("breakdown.n.provider_id", |m| m.provider_id),
+            ("breakdown.n.bootstrap_started", |m| m.bootstrap_started),
+            ("breakdown.n.bootstrapped", |m| m.bootstrapped),
+        ];
+        stages
+            .into_iter()
+            .filter_map(|(key, stage)| {
+                let last = names
+                    .iter()
+                    .filter_map(|name| seen.get(name).and_then(stage))
+                    .max()?;
+                Some((key, last.duration_since(start).as_secs_f64()))
+            })
+            .collect()
     }
 
     /// The milestones `name` passed, as milliseconds since `start`.
