@@ -75,9 +75,46 @@ fn capture(name: &str, output: &str, stale: &mut Vec<String>) {
     if std::env::var("CAPDKC_UPDATE_CAPTURES").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(captures_dir()).expect("creates the captures directory");
         std::fs::write(&file, &output).expect("writes the capture");
-    } else if std::fs::read_to_string(&file).ok().as_deref() != Some(output.as_str()) {
-        stale.push(format!("{} (now:\n{output})", file.display()));
+    } else {
+        let committed = std::fs::read_to_string(&file).unwrap_or_default();
+        if without_run_details(&committed) != without_run_details(&output) {
+            stale.push(format!("{} (now:\n{output})", file.display()));
+        }
     }
+}
+
+/// The output with what differs between two runs of the same code blanked out: an Event's time
+/// and its generated name (an unexpected request's body shows them), and test durations.
+fn without_run_details(output: &str) -> String {
+    let details = [
+        (r#""eventTime":"[^"]*""#, r#""eventTime":"<time>""#),
+        (
+            r#""name":"([a-z0-9.-]+)\.[0-9a-f]{16}""#,
+            r#""name":"$1.<hex>""#,
+        ),
+        (r"finished in [0-9.]+s", "finished in <seconds>"),
+    ];
+    details
+        .iter()
+        .fold(output.to_owned(), |text, (pattern, blank)| {
+            let pattern = regex::Regex::new(pattern).expect("a valid pattern");
+            pattern.replace_all(&text, *blank).into_owned()
+        })
+}
+
+#[test]
+fn run_details_do_not_make_a_capture_stale() {
+    let body = |time: &str, name: &str| {
+        format!(
+            r#"got POST /events {{"eventTime":"{time}","metadata":{{"name":"{name}"}}}}
+test result: FAILED. 0 passed; finished in 0.01s"#
+        )
+    };
+    let committed = body("2026-12-05T19:43:28.866826Z", "demo.18ee730ed2907945");
+    let now = body("2026-12-05T20:51:28.851434Z", "demo.18ee76c4c498fab7");
+    assert_eq!(without_run_details(&committed), without_run_details(&now));
+    let other = body("2026-12-05T20:51:28.851434Z", "other.18ee76c4c498fab7");
+    assert_ne!(without_run_details(&committed), without_run_details(&other));
 }
 
 /// Checkpoint NN's directory and the steps of chapter NN, for every chapter with exercises (or
