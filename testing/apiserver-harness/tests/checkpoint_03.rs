@@ -254,7 +254,7 @@ async fn a_docker_cluster_lives_and_dies_on_real_parts() -> anyhow::Result<()> {
         is_condition(dc, conditions::PAUSED, "True")
     })
     .await?;
-    docker_cli(&["rm", "--force", &lb]);
+    docker_cli(&["rm", "--force", "--volumes", &lb]);
     poke(&docker_clusters, &name, "paused").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(

@@ -242,7 +242,7 @@ pub async fn run(options: &Options, raw: &mut Raw) -> anyhow::Result<()> {
         eprintln!("  run {run}: running again after {:?}", stopped.elapsed());
     }
     let docker_machines = Api::<DockerMachine>::namespaced(admin.clone(), NAMESPACE);
-    docker_cli(&["rm", "--force", &control_plane_machine])?;
+    docker_cli(&["rm", "--force", "--volumes", &control_plane_machine])?;
     let removed = Instant::now();
     until(HEAL_WITHIN, "the removed node is reported", async || {
         docker_machines

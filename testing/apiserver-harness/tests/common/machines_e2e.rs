@@ -333,7 +333,7 @@ async fn machines_live_and_die_on_real_parts() -> anyhow::Result<()> {
     .await
     .map_err(explain)?;
     let healed = stopped.elapsed();
-    docker_cli(&["rm", "--force", &worker]);
+    docker_cli(&["rm", "--force", "--volumes", &worker]);
     let removed = Instant::now();
     within_seconds(5, &format!("{worker}'s missing container is reported"), async || {
         docker_machines.get(&worker).await.is_ok_and(|dm| {
