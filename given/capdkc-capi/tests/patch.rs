@@ -158,39 +158,37 @@ async fn a_paused_status_is_written_without_touching_ready() {
     assert_eq!(types, [PAUSED]);
 }
 
+/// A status patch of `object` (one changed condition) answered 404 Not Found: what `apply`
+/// returns.
+async fn apply_answered_not_found(object: Wrapper) -> Result<bool, kube::Error> {
+    let (client, mut api) = ApiScript::new(Target::of(&object));
+    let recorder = recorder(&client);
+    let apply = spawn(async move {
+        let api = Api::<Wrapper>::namespaced(client, "default");
+        let mut patch = StatusPatch::new(&object, &clock());
+        patch.set(ConditionUpdate::false_("Available", "Deleting", "going"));
+        patch.apply(&api, &object, &recorder).await
+    });
+    api.status_apply().await.respond_not_found();
+    api.done(apply).await
+}
+
 #[tokio::test]
 async fn a_deleting_object_already_gone_is_not_an_error() {
     // A reconcile that started from a store a moment behind: an earlier one removed the last
     // finalizer, and the API server deleted the object.
     let mut object = demo();
     object.0.metadata.deletion_timestamp = Some(clock()());
-    let (client, mut api) = ApiScript::new(Target::of(&object));
-    let recorder = recorder(&client);
-    let sent = object.clone();
-    let apply = spawn(async move {
-        let api = Api::<Wrapper>::namespaced(client, "default");
-        let mut patch = StatusPatch::new(&sent, &clock());
-        patch.set(ConditionUpdate::false_("Available", "Deleting", "going"));
-        patch.apply(&api, &sent, &recorder).await
-    });
-    api.status_apply().await.respond_not_found();
-    let wrote = api.done(apply).await.expect("gone is done");
+    let wrote = apply_answered_not_found(object)
+        .await
+        .expect("gone is done");
     assert!(!wrote, "nothing was written");
 }
 
 #[tokio::test]
 async fn a_living_object_not_found_is_an_error() {
-    let object = demo();
-    let (client, mut api) = ApiScript::new(Target::of(&object));
-    let recorder = recorder(&client);
-    let sent = object.clone();
-    let apply = spawn(async move {
-        let api = Api::<Wrapper>::namespaced(client, "default");
-        let mut patch = StatusPatch::new(&sent, &clock());
-        patch.set(ConditionUpdate::false_("Available", "Creating", "starting"));
-        patch.apply(&api, &sent, &recorder).await
-    });
-    api.status_apply().await.respond_not_found();
-    let error = api.done(apply).await.expect_err("a 404 while not deleting");
+    let error = apply_answered_not_found(demo())
+        .await
+        .expect_err("a 404 while not deleting");
     assert!(error.to_string().contains("not found"), "{error}");
 }

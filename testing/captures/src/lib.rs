@@ -45,24 +45,25 @@ const QUICK_START: &str = "KUBEBUILDER_ASSETS from scripts/test-assets.sh (with 
                            providers and clusterctl), CAPDKC_NODE_IMAGE from \
                            scripts/build-node-image.sh, and Docker with the test images";
 
+/// The quick-start test writes all three of its captures in one run.
+const QUICK_START_TEST: &str = "cargo test -p apiserver-harness --test quickstart \
+                                the_quick_start_builds_a_working_cluster_that_scales_and_goes_away";
+
 /// Every capture the book may show, with the test that writes it.
 pub const CAPTURES: &[Capture] = &[
     Capture {
         name: "quickstart-phases",
-        test: "cargo test -p apiserver-harness --test quickstart \
-               the_quick_start_builds_a_working_cluster_that_scales_and_goes_away",
+        test: QUICK_START_TEST,
         needs: QUICK_START,
     },
     Capture {
         name: "quickstart-get-nodes",
-        test: "cargo test -p apiserver-harness --test quickstart \
-               the_quick_start_builds_a_working_cluster_that_scales_and_goes_away",
+        test: QUICK_START_TEST,
         needs: QUICK_START,
     },
     Capture {
         name: "quickstart-describe-cluster",
-        test: "cargo test -p apiserver-harness --test quickstart \
-               the_quick_start_builds_a_working_cluster_that_scales_and_goes_away",
+        test: QUICK_START_TEST,
         needs: QUICK_START,
     },
     Capture {
